@@ -1,0 +1,123 @@
+"""Conversion between domain objects and store rows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+from workbench.trajectory import Constraint, TokenArrays, Trajectory, prompt_key
+
+__all__ = ["SUMMARY_COLUMNS", "decode_tokens", "dumps", "encode_tokens", "trajectory_from_rows", "trajectory_rows"]
+
+SUMMARY_COLUMNS = (
+    "id, dedup_key, prompt_key, source, source_id, model, backend, status, finish_reason, "
+    "think_format, thinking_start, thinking_end, answer_start, answer_end, n_tokens, gold, grade, "
+    "tags, metadata, parent_id, created_at, updated_at"
+)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON that keeps non-ASCII text readable (and searchable) in the database."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def trajectory_rows(t: Trajectory, dedup_key: str, now: float) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Return the ``trajectories`` row and the ``trajectory_bodies`` row (without rowid)."""
+    summary = (
+        t.id,
+        dedup_key,
+        prompt_key(t.prompt),
+        t.source,
+        t.source_id,
+        t.model,
+        t.backend,
+        t.status,
+        t.finish_reason,
+        t.think_format,
+        t.thinking_span[0],
+        t.thinking_span[1],
+        t.answer_span[0],
+        t.answer_span[1],
+        None if t.tokens is None else len(t.tokens),
+        t.gold,
+        t.grade,
+        dumps(t.tags),
+        dumps(t.metadata),
+        t.parent_id,
+        t.created_at,
+        now,
+    )
+    body = (
+        dumps(t.prompt),
+        t.raw,
+        dumps([c.to_dict() for c in t.constraints]),
+        dumps(t.sampling),
+        dumps(t.timings),
+    )
+    return summary, body
+
+
+def encode_tokens(tokens: TokenArrays) -> tuple[Any, ...]:
+    """Return ``(n, ids, offsets, logprobs, entropies)`` with arrays as little-endian bytes."""
+
+    def blob(arr: np.ndarray | None, dtype: str) -> bytes | None:
+        return None if arr is None else np.ascontiguousarray(arr, dtype=dtype).tobytes()
+
+    return (
+        len(tokens),
+        blob(tokens.ids, "<i4"),
+        blob(tokens.offsets, "<i4"),
+        blob(tokens.logprobs, "<f4"),
+        blob(tokens.entropies, "<f4"),
+    )
+
+
+def decode_tokens(row: tuple[Any, ...]) -> TokenArrays:
+    """Inverse of :func:`encode_tokens`."""
+    n, ids, offsets, logprobs, entropies = row
+    return TokenArrays(
+        ids=np.frombuffer(ids, dtype="<i4").astype(np.int32),
+        offsets=None if offsets is None else np.frombuffer(offsets, "<i4").reshape(n, 2).astype(np.int32),
+        logprobs=None if logprobs is None else np.frombuffer(logprobs, "<f4").astype(np.float32),
+        entropies=None if entropies is None else np.frombuffer(entropies, "<f4").astype(np.float32),
+    )
+
+
+
+
+def trajectory_from_rows(
+    summary: tuple[Any, ...], body: tuple[Any, ...], tokens: TokenArrays | None
+) -> Trajectory:
+    """Rebuild a trajectory from its rows (``SUMMARY_COLUMNS`` order, then the body)."""
+    (
+        tid, _dedup, _pkey, source, source_id, model, backend, status, finish_reason,
+        think_format, ts, te, as_, ae, _n, gold, grade, tags, metadata, parent_id,
+        created_at, _updated,
+    ) = summary  # fmt: skip
+    prompt, raw, constraints, sampling, timings = body
+    return Trajectory(
+        id=tid,
+        prompt=json.loads(prompt),
+        raw=raw,
+        think_format=think_format,
+        thinking_span=(ts, te),
+        answer_span=(as_, ae),
+        constraints=[Constraint.from_dict(c) for c in json.loads(constraints)],
+        model=model,
+        backend=backend,
+        sampling=json.loads(sampling),
+        tokens=tokens,
+        finish_reason=finish_reason,
+        status=status,
+        timings=json.loads(timings),
+        gold=gold,
+        grade=grade,
+        source=source,
+        source_id=source_id,
+        tags=json.loads(tags),
+        metadata=json.loads(metadata),
+        parent_id=parent_id,
+        created_at=created_at,
+    )

@@ -1,0 +1,235 @@
+"""``import_file``: read a source, convert each record, store the valid ones, report the rest."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import ImportFormatError
+from workbench.pair import Pair
+from workbench.store.store import Store
+
+from .convert import Converted, RecordError, convert_record
+from .layout import Layout, detect_layout
+from .readers import RawRecord, detect_format, read_records
+
+__all__ = ["ImportIssue", "ImportReport", "default_source", "import_file"]
+
+
+@dataclass(slots=True)
+class ImportIssue:
+    """A record that was not imported: where it is and why."""
+
+    location: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What :func:`import_file` did.
+
+    Attributes
+    ----------
+    path, source, format
+        What was read, the source name recorded on each trajectory, the format used.
+    layout
+        ``{target: source field}`` actually used.
+    read
+        Records read (valid or not).
+    imported
+        Trajectories written.
+    duplicates
+        Trajectories skipped because the store already had them (same source and id).
+    pairs
+        Preference pairs written (preference-format sources).
+    errors
+        Records not imported, with location and reason.
+    think_formats
+        How many imported trajectories had each think format.
+    seconds
+        Wall time.
+    """
+
+    path: str
+    source: str
+    format: str
+    layout: dict[str, str] = field(default_factory=dict)
+    read: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    pairs: int = 0
+    errors: list[ImportIssue] = field(default_factory=list)
+    think_formats: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when every record was imported or was already stored."""
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-compatible dict."""
+        out = asdict(self)
+        out["errors"] = [{"location": e.location, "reason": e.reason} for e in self.errors]
+        return out
+
+    def summary(self, *, max_errors: int = 20) -> str:
+        """A few human lines: counts, formats and the first errors."""
+        formats = ", ".join(f"{k} {v}" for k, v in sorted(self.think_formats.items()))
+        lines = [
+            f"{self.path}: read {self.read} records, imported {self.imported}, "
+            f"skipped {self.duplicates} already stored, rejected {len(self.errors)} "
+            f"({self.seconds:.1f} s)",
+        ]
+        if self.pairs:
+            lines.append(f"  pairs: {self.pairs}")
+        if formats:
+            lines.append(f"  think formats: {formats}")
+        for issue in self.errors[:max_errors]:
+            lines.append(f"  rejected {issue}")
+        if len(self.errors) > max_errors:
+            lines.append(f"  … and {len(self.errors) - max_errors} more")
+        return "\n".join(lines)
+
+
+def default_source(path: Path) -> str:
+    """The source name used when none is given: ``<folder>/<file name>``."""
+    resolved = path.resolve()
+    return f"{resolved.parent.name}/{resolved.name}" if resolved.parent.name else resolved.name
+
+
+def import_file(
+    store: Store,
+    path: str | Path,
+    *,
+    source: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    format: str | None = None,
+    model: str | None = None,
+    tags: list[str] | None = None,
+    batch_size: int = 2000,
+    progress: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    """Import a file (or ``datasets`` folder) of traces into ``store``.
+
+    Parameters
+    ----------
+    store
+        The destination.
+    path
+        JSONL, JSON, Parquet, CSV/TSV, or a ``datasets`` ``save_to_disk`` folder.
+    source
+        Name recorded as each trajectory's ``source`` and part of the de-duplication key; defaults
+        to ``<folder>/<file name>``. Importing the same source twice adds nothing new.
+    mapping
+        ``{target: source field}`` overrides of the detected layout (see
+        :mod:`workbench.store.importers.layout`).
+    format
+        Override the format guessed from the file name.
+    model
+        Model name for records that do not name one.
+    tags
+        Tags added to every imported trajectory.
+    batch_size
+        Records per transaction.
+    progress
+        Called with the report so far after each batch.
+
+    Returns
+    -------
+    ImportReport
+        Counts and the records that were rejected (the valid ones are stored).
+
+    Raises
+    ------
+    ImportFormatError
+        When the file cannot be read at all or no field holds a response.
+    """
+    start = time.perf_counter()
+    p = Path(path)
+    fmt = format or (detect_format(p) if p.exists() else "")
+    report = ImportReport(path=str(p), source=source or default_source(p), format=fmt)
+    layout: Layout | None = None
+    batch: list[Converted] = []
+    formats: Counter[str] = Counter()
+
+    def flush() -> None:
+        _store_batch(store, batch, report, formats)
+        batch.clear()
+        report.think_formats = dict(formats)
+        if progress is not None:
+            progress(report)
+
+    records = read_records(p, format=format)
+    try:
+        for rec in records:
+            report.read += 1
+            if rec.data is None:
+                report.errors.append(ImportIssue(rec.location, rec.error or "unreadable"))
+                continue
+            if layout is None:
+                layout = detect_layout(rec.data.keys(), mapping)
+                report.layout = layout.describe()
+            converted = _convert(rec, layout, report, source=report.source, model=model, tags=tags)
+            if converted is not None:
+                batch.append(converted)
+            if len(batch) >= batch_size:
+                flush()
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(f"{p.name} is not UTF-8 text ({exc.reason}): convert it first") from exc
+    flush()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _convert(
+    rec: RawRecord,
+    layout: Layout,
+    report: ImportReport,
+    *,
+    source: str,
+    model: str | None,
+    tags: list[str] | None,
+) -> Converted | None:
+    assert rec.data is not None
+    try:
+        return convert_record(rec.data, layout, source=source, model=model, extra_tags=tags)
+    except RecordError as exc:
+        report.errors.append(ImportIssue(rec.location, str(exc)))
+        return None
+
+
+def _store_batch(
+    store: Store, batch: list[Converted], report: ImportReport, formats: Counter[str]
+) -> None:
+    if not batch:
+        return
+    trajectories = [t for c in batch for t in c.trajectories]
+    keys = [k for c in batch for k in c.dedup_keys]
+    result = store.add_many(trajectories, dedup_keys=keys)
+    report.imported += len(result.inserted)
+    report.duplicates += len(result.duplicates)
+    inserted = set(result.inserted)
+    formats.update(str(t.think_format) for t in trajectories if t.id in inserted)
+    pairs = [p for c in batch for p in c.pairs]
+    if not pairs:
+        return
+    stored_ids = store.ids_for_keys(keys)
+    new_id_to_stored = {t.id: stored_ids[k] for t, k in zip(trajectories, keys, strict=True)}
+    for pair in pairs:
+        remapped = Pair(
+            prompt_key=pair.prompt_key,
+            chosen_id=new_id_to_stored[pair.chosen_id],
+            rejected_id=new_id_to_stored[pair.rejected_id],
+            strategy=pair.strategy,
+            provenance=pair.provenance,
+        )
+        if store.add_pair(remapped) == remapped.id:
+            report.pairs += 1

@@ -1,0 +1,239 @@
+"""Read records from trace files: JSONL, JSON, Parquet, CSV/TSV and ``datasets`` directories.
+
+Each reader yields :class:`RawRecord` items, one per record, with a human location (``"line 12"``,
+``"row 5"``) so that a malformed record can be reported and the rest kept. Only a file that cannot be
+read at all raises :class:`~workbench.errors.ImportFormatError`.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from workbench.errors import ImportFormatError
+
+__all__ = ["FORMATS", "RawRecord", "detect_format", "read_records"]
+
+FORMATS: tuple[str, ...] = ("jsonl", "json", "parquet", "csv", "tsv", "datasets")
+
+
+@dataclass(slots=True)
+class RawRecord:
+    """One record read from a source, or the reason it could not be read."""
+
+    location: str
+    data: dict[str, Any] | None
+    error: str | None = None
+
+
+def detect_format(path: Path) -> str:
+    """Guess the format of ``path`` from its suffix (or, for a folder, its ``datasets`` files)."""
+    if path.is_dir():
+        markers = ("dataset_info.json", "state.json", "dataset_dict.json")
+        if any((path / m).exists() for m in markers):
+            return "datasets"
+        raise ImportFormatError(
+            f"{path} is a folder but not a `datasets` save_to_disk folder "
+            "(no dataset_info.json, state.json or dataset_dict.json): pass a file instead"
+        )
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    by_suffix = {
+        ".jsonl": "jsonl",
+        ".ndjson": "jsonl",
+        ".json": "json",
+        ".parquet": "parquet",
+        ".pq": "parquet",
+        ".csv": "csv",
+        ".tsv": "tsv",
+    }
+    if last in by_suffix:
+        return by_suffix[last]
+    raise ImportFormatError(
+        f"cannot tell the format of {path.name!r} from its name: pass --format "
+        f"(one of {', '.join(FORMATS)})"
+    )
+
+
+def _open_text(path: Path) -> TextIO:
+    if path.suffix.lower() == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
+    return open(path, encoding="utf-8")  # noqa: SIM115 - closed by the caller's with-block
+
+
+def _read_jsonl(path: Path) -> Iterator[RawRecord]:
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            where = f"line {lineno}"
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield RawRecord(where, None, f"invalid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(value, dict):
+                yield RawRecord(where, None, f"expected a JSON object, got {type(value).__name__}")
+                continue
+            yield RawRecord(where, value)
+
+
+def _skip_ws(text: str, i: int) -> int:
+    while i < len(text) and text[i] in " \t\r\n":
+        i += 1
+    return i
+
+
+def _read_json(path: Path) -> Iterator[RawRecord]:
+    with _open_text(path) as fh:
+        text = fh.read()
+    i = _skip_ws(text, 0)
+    if i >= len(text):
+        return
+    if text[i] == "{":
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            if exc.msg == "Extra data":  # one object per line, saved as .json
+                yield from _read_jsonl(path)
+                return
+            raise ImportFormatError(
+                f"{path.name}: invalid JSON at line {exc.lineno} ({exc.msg}); fix the file"
+            ) from exc
+        lists = [k for k, v in value.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+        if len(lists) == 1:
+            for n, item in enumerate(value[lists[0]], start=1):
+                where = f"{lists[0]}[{n - 1}]"
+                if isinstance(item, dict):
+                    yield RawRecord(where, item)
+                else:
+                    yield RawRecord(where, None, f"expected a JSON object, got {type(item).__name__}")
+            return
+        yield RawRecord("record 1", value)
+        return
+    if text[i] != "[":
+        raise ImportFormatError(f"{path.name}: expected a JSON array or object at the top level")
+    decoder = json.JSONDecoder()
+    i += 1
+    line, counted_to = 1, 0
+    while True:
+        i = _skip_ws(text, i)
+        if i < len(text) and text[i] == "]":
+            return
+        line += text.count("\n", counted_to, i)
+        counted_to = i
+        try:
+            value, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError as exc:
+            yield RawRecord(
+                f"line {exc.lineno}",
+                None,
+                f"invalid JSON ({exc.msg}); the records after it cannot be read",
+            )
+            return
+        if isinstance(value, dict):
+            yield RawRecord(f"line {line}", value)
+        else:
+            yield RawRecord(f"line {line}", None, f"expected a JSON object, got {type(value).__name__}")
+        i = _skip_ws(text, end)
+        if i < len(text) and text[i] == ",":
+            i += 1
+        elif i < len(text) and text[i] == "]":
+            return
+        else:
+            line += text.count("\n", counted_to, i)
+            yield RawRecord(f"line {line}", None, "expected ',' or ']' between records")
+            return
+
+
+def _read_csv(path: Path, delimiter: str) -> Iterator[RawRecord]:
+    csv.field_size_limit(sys.maxsize)
+    with _open_text(path) as fh:
+        reader = csv.DictReader(fh, delimiter=delimiter)
+        if reader.fieldnames is None:
+            return
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield RawRecord(f"line {reader.line_num}", None, f"malformed CSV ({exc})")
+                return
+            where = f"line {reader.line_num}"
+            if None in row:
+                yield RawRecord(where, None, f"more cells than the {len(reader.fieldnames)} headers")
+                continue
+            yield RawRecord(where, dict(row))
+
+
+def _read_parquet(path: Path) -> Iterator[RawRecord]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:
+        raise ImportFormatError(f"{path.name}: not a readable Parquet file ({exc})") from exc
+    n = 0
+    for batch in pf.iter_batches(batch_size=2048):
+        for item in batch.to_pylist():
+            n += 1
+            yield RawRecord(f"row {n}", item)
+
+
+def _read_datasets(path: Path) -> Iterator[RawRecord]:
+    try:
+        import datasets
+    except ImportError as exc:  # pragma: no cover - the dev extra installs it
+        raise ImportFormatError(
+            "reading a `datasets` folder needs the datasets package: pip install 'workbench[datasets]'"
+        ) from exc
+    loaded = datasets.load_from_disk(str(path))
+    splits = loaded.items() if isinstance(loaded, datasets.DatasetDict) else [(None, loaded)]
+    for split, ds in splits:
+        for n, item in enumerate(ds, start=1):
+            where = f"row {n}" if split is None else f"{split} row {n}"
+            record = dict(item)
+            if split is not None and "split" not in record:
+                record["split"] = split
+            yield RawRecord(where, record)
+
+
+def read_records(path: str | Path, *, format: str | None = None) -> Iterator[RawRecord]:
+    """Yield the records of a source file or folder.
+
+    Parameters
+    ----------
+    path
+        A ``.jsonl``/``.ndjson``, ``.json``, ``.parquet``, ``.csv``, ``.tsv`` file (optionally
+        gzip-compressed, ``.gz``), or a folder written by ``datasets``' ``save_to_disk``.
+    format
+        Override the format guessed from the name; one of :data:`FORMATS`.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ImportFormatError(f"{p} does not exist: check the path")
+    if format is not None and format not in FORMATS:
+        raise ImportFormatError(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")
+    fmt = format or detect_format(p)
+    if fmt == "jsonl":
+        yield from _read_jsonl(p)
+    elif fmt == "json":
+        yield from _read_json(p)
+    elif fmt == "csv":
+        yield from _read_csv(p, ",")
+    elif fmt == "tsv":
+        yield from _read_csv(p, "\t")
+    elif fmt == "parquet":
+        yield from _read_parquet(p)
+    else:
+        yield from _read_datasets(p)

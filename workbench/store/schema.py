@@ -1,0 +1,133 @@
+"""SQLite schema of the store and its migrations.
+
+The schema version lives in ``PRAGMA user_version``. Each migration moves the database from version
+``i`` to ``i + 1`` inside one transaction; a database written by a newer workbench is refused rather
+than guessed at.
+
+Layout choices, for speed at 100k+ trajectories:
+
+* ``trajectories`` holds the small, filterable columns only, so listing and filtering never touch
+  the large texts; ``trajectory_bodies`` holds prompt, raw text and other JSON, keyed by the same
+  rowid; ``token_arrays`` holds per-token arrays as little-endian binary blobs.
+* ``annotations`` is append-only (an ``AUTOINCREMENT`` sequence gives the history order).
+* ``dedup_key`` makes imports idempotent: ``source`` + ``source_id`` when the record had an id,
+  a content hash when it did not, the trajectory id for generated trajectories.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate"]
+
+Migration = Callable[[sqlite3.Connection], None]
+
+_V1 = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE trajectories (
+    id             TEXT NOT NULL UNIQUE,
+    dedup_key      TEXT NOT NULL UNIQUE,
+    prompt_key     TEXT NOT NULL,
+    source         TEXT,
+    source_id      TEXT,
+    model          TEXT,
+    backend        TEXT,
+    status         TEXT NOT NULL,
+    finish_reason  TEXT,
+    think_format   TEXT NOT NULL,
+    thinking_start INTEGER NOT NULL,
+    thinking_end   INTEGER NOT NULL,
+    answer_start   INTEGER NOT NULL,
+    answer_end     INTEGER NOT NULL,
+    n_tokens       INTEGER,
+    gold           TEXT,
+    grade          REAL,
+    tags           TEXT NOT NULL DEFAULT '[]',
+    metadata       TEXT NOT NULL DEFAULT '{}',
+    parent_id      TEXT,
+    created_at     REAL NOT NULL,
+    updated_at     REAL NOT NULL
+);
+CREATE INDEX trajectories_model ON trajectories(model);
+CREATE INDEX trajectories_prompt_key ON trajectories(prompt_key);
+CREATE TABLE trajectory_bodies (
+    traj_rowid  INTEGER PRIMARY KEY,
+    prompt      TEXT NOT NULL,
+    raw         TEXT NOT NULL,
+    constraints TEXT NOT NULL,
+    sampling    TEXT NOT NULL,
+    timings     TEXT NOT NULL
+);
+CREATE TABLE token_arrays (
+    traj_rowid INTEGER PRIMARY KEY,
+    n          INTEGER NOT NULL,
+    ids        BLOB NOT NULL,
+    offsets    BLOB,
+    logprobs   BLOB,
+    entropies  BLOB
+);
+CREATE TABLE segments (
+    id            TEXT PRIMARY KEY,
+    trajectory_id TEXT NOT NULL REFERENCES trajectories(id) ON DELETE CASCADE,
+    idx           INTEGER NOT NULL,
+    char_start    INTEGER NOT NULL,
+    char_end      INTEGER NOT NULL,
+    token_start   INTEGER,
+    token_end     INTEGER,
+    labels        TEXT NOT NULL DEFAULT '[]',
+    label_source  TEXT,
+    confidence    REAL,
+    keyword_hits  TEXT NOT NULL DEFAULT '[]',
+    segmenter     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX segments_trajectory ON segments(trajectory_id, idx);
+CREATE TABLE annotations (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    trajectory_id TEXT NOT NULL REFERENCES trajectories(id) ON DELETE CASCADE,
+    segment_id    TEXT,
+    kind          TEXT NOT NULL,
+    value         TEXT,
+    author        TEXT NOT NULL,
+    created_at    REAL NOT NULL
+);
+CREATE INDEX annotations_trajectory ON annotations(trajectory_id, id);
+CREATE TABLE pairs (
+    id          TEXT PRIMARY KEY,
+    prompt_key  TEXT NOT NULL,
+    chosen_id   TEXT NOT NULL REFERENCES trajectories(id) ON DELETE CASCADE,
+    rejected_id TEXT NOT NULL REFERENCES trajectories(id) ON DELETE CASCADE,
+    strategy    TEXT NOT NULL,
+    provenance  TEXT NOT NULL DEFAULT '{}',
+    created_at  REAL NOT NULL,
+    UNIQUE (chosen_id, rejected_id, strategy)
+);
+"""
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    for statement in _V1.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1,)
+"""``MIGRATIONS[i]`` moves a database from version ``i`` to ``i + 1``."""
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database up to ``len(migrations)``; return the version found before.
+
+    Must be called inside a write transaction (``BEGIN IMMEDIATE``) so that two processes opening
+    a new store at once do not both create it.
+    """
+    (current,) = conn.execute("PRAGMA user_version").fetchone()
+    for version in range(current, len(migrations)):
+        migrations[version](conn)
+        conn.execute(f"PRAGMA user_version = {version + 1}")
+    return int(current)
