@@ -22,7 +22,9 @@ def reject_unknown(owner: str, data: Mapping[str, Any], known: Iterable[str]) ->
     for key in data:
         if key not in known_set:
             close = difflib.get_close_matches(str(key), sorted(known_set), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known fields: {sorted(known_set)}"
+            hint = (
+                f"; did you mean {close[0]!r}?" if close else f"; known fields: {sorted(known_set)}"
+            )
             raise ValidationError(f"{owner}.{key}", f"unknown field{hint}")
 
 

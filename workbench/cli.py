@@ -61,8 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="import traces from files into the store")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or datasets folders")
     _store_arg(p)
-    p.add_argument("--sample", action="store_true", help="import the sample that ships with workbench")
-    p.add_argument("--source", help="source name recorded on each trajectory (default: folder/file)")
+    p.add_argument(
+        "--sample", action="store_true", help="import the sample that ships with workbench"
+    )
+    p.add_argument(
+        "--source", help="source name recorded on each trajectory (default: folder/file)"
+    )
     p.add_argument(
         "--map",
         action="append",
@@ -137,7 +141,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     with store:
         for path in paths:
-            source = args.source or ("workbench/sample" if args.sample and path == paths[-1] else None)
+            source = args.source or (
+                "workbench/sample" if args.sample and path == paths[-1] else None
+            )
             report = import_file(
                 store,
                 path,
@@ -232,24 +238,33 @@ def _cmd_ls(args: argparse.Namespace) -> int:
     if frame.is_empty():
         print("no trajectories match")
         return 0
-    header = ("id", "model", "status", "think", "thinking", "answer", "grade", "source_id")
+    header: tuple[str, ...] = (
+        "id",
+        "model",
+        "status",
+        "think",
+        "thinking",
+        "answer",
+        "grade",
+        "source_id",
+    )
     lines = [header]
-    for r in frame.iter_rows(named=True):
+    for row in frame.iter_rows(named=True):
         lines.append(
             (
-                r["id"],
-                _clip(r["model"] or "-", 32),
-                r["status"],
-                r["think_format"],
-                str(r["thinking_chars"]),
-                str(r["answer_chars"]),
-                "-" if r["grade"] is None else f"{r['grade']:g}",
-                _clip(r["source_id"] or "-", 40),
+                row["id"],
+                _clip(row["model"] or "-", 32),
+                row["status"],
+                row["think_format"],
+                str(row["thinking_chars"]),
+                str(row["answer_chars"]),
+                "-" if row["grade"] is None else f"{row['grade']:g}",
+                _clip(row["source_id"] or "-", 40),
             )
         )
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    for row in lines:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for cells in lines:
+        print("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip())
     print(f"({frame.height} trajectories)")
     return 0
 
@@ -298,7 +313,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
         _print_json(info)
         return 0
     counts = info["counts"]
-    print(f"store         {info['path']} ({info['size_bytes'] / 1e6:.1f} MB, schema v{info['schema_version']})")
+    print(
+        f"store         {info['path']} ({info['size_bytes'] / 1e6:.1f} MB, schema v{info['schema_version']})"
+    )
     print(
         f"trajectories  {counts['trajectories']}  (graded {info['graded']}); segments "
         f"{counts['segments']}; annotations {counts['annotations']}; pairs {counts['pairs']}"

@@ -94,7 +94,9 @@ class Segment:
         if self.token_span is not None:
             check_span(f"{o}.token_span", self.token_span, 1 << 62)
         if not isinstance(self.index, int) or self.index < 0:
-            raise ValidationError(f"{o}.index", f"expected a non-negative integer, got {self.index!r}")
+            raise ValidationError(
+                f"{o}.index", f"expected a non-negative integer, got {self.index!r}"
+            )
         check_str(f"{o}.text", self.text)
         check_str_list(f"{o}.labels", self.labels)
         self.labels = list(self.labels)

@@ -1,23 +1,23 @@
-"""Split a model's raw output into its thinking and its answer.
+r"""Split a model's raw output into its thinking and its answer.
 
 Reasoning models mark their thinking in several ways, and every one of them occurs in real traces:
 
-============== =====================================================================================
-format         what the raw text looks like
-============== =====================================================================================
-``tags``       ``<think>…</think>answer`` (DeepSeek-R1, Qwen3, distills)
-``close_only`` ``…</think>answer`` with no opening tag: the chat template pre-filled ``<think>``
-               (QwQ-32B, R1-0528 served through some templates)
-``none``       no tags at all (R1-Zero without a template, non-reasoning models); all of it is
-               the answer
-``empty``      a block with nothing but whitespace in it, ``<think>\\n\\n</think>`` (Qwen3 with
-               ``enable_thinking=False``)
-``unterminated`` ``<think>…`` that never closes (a generation cut off by its token budget); all of
-               it is thinking and the answer is empty
-``field``      the server returned the thinking in a separate field (``reasoning`` /
-               ``reasoning_content``); the raw text is composed as
-               ``<think>\\n{thinking}\\n</think>\\n\\n{answer}`` so that offsets stay meaningful
-============== =====================================================================================
+``tags``
+    ``<think>…</think>answer`` (DeepSeek-R1, Qwen3, distills).
+``close_only``
+    ``…</think>answer`` with no opening tag: the chat template pre-filled ``<think>`` (QwQ-32B).
+``none``
+    No tags at all (R1-Zero without a template, non-reasoning models): all of it is the answer.
+``empty``
+    A block with nothing but whitespace in it, ``<think>\n\n</think>`` (Qwen3 with
+    ``enable_thinking=False``).
+``unterminated``
+    ``<think>…`` that never closes (a generation cut off by its token budget): all of it is
+    thinking and the answer is empty.
+``field``
+    The server returned the thinking in a separate field (``reasoning`` / ``reasoning_content``);
+    the raw text is composed as ``<think>\n{thinking}\n</think>\n\n{answer}`` so that offsets
+    stay meaningful.
 
 Rules (ours, documented so they can be relied on):
 
@@ -126,7 +126,7 @@ def parse_think(
     open_tag: str = DEFAULT_OPEN_TAG,
     close_tag: str = DEFAULT_CLOSE_TAG,
 ) -> ThinkParse:
-    """Find the thinking and the answer in a model's output.
+    r"""Find the thinking and the answer in a model's output.
 
     Parameters
     ----------
@@ -146,7 +146,7 @@ def parse_think(
 
     Examples
     --------
-    >>> p = parse_think("<think>\\n2+2 is 4.\\n</think>\\n\\nThe answer is 4.")
+    >>> p = parse_think("<think>\n2+2 is 4.\n</think>\n\nThe answer is 4.")
     >>> p.think_format, p.thinking, p.answer
     ('tags', '2+2 is 4.', 'The answer is 4.')
     >>> parse_think("Let me see... 4.</think>4").think_format
@@ -171,8 +171,5 @@ def parse_think(
     last_close = raw.rfind(close_tag)
     thinking = _trim(raw, think_start, last_close)
     answer = _trim(raw, last_close + len(close_tag), n)
-    if thinking[0] == thinking[1]:
-        fmt = "empty"
-    else:
-        fmt = "tags" if opened else "close_only"
+    fmt = "empty" if thinking[0] == thinking[1] else ("tags" if opened else "close_only")
     return ThinkParse(raw, fmt, thinking, answer, raw.count(close_tag))

@@ -66,7 +66,9 @@ def prompt_key(prompt: list[Message] | str) -> str:
     """
     messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
     canon = json.dumps(
-        [[m.get("role"), m.get("content")] for m in messages], ensure_ascii=False, separators=(",", ":")
+        [[m.get("role"), m.get("content")] for m in messages],
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return hashlib.sha1(canon.encode("utf-8")).hexdigest()[:16]
 
@@ -137,7 +139,7 @@ class Constraint:
             text=data["text"],
             kind=data.get("kind"),
             kwargs=data.get("kwargs") or {},
-            spans=[tuple(s) for s in data.get("spans") or []],  # type: ignore[misc]
+            spans=[(s[0], s[1]) for s in data.get("spans") or []],
             message=data.get("message", -1),
         )
 
@@ -189,7 +191,7 @@ class TokenArrays:
             value = getattr(self, name)
             if value is None:
                 continue
-            arr = np.asarray(value, dtype=dtype)
+            arr: np.ndarray = np.asarray(value, dtype=dtype)
             if arr.size == 0:
                 arr = arr.reshape((0, *tail))
             setattr(self, name, arr)
@@ -231,7 +233,12 @@ class TokenArrays:
         if data.get("ids") is None:
             raise ValidationError(f"{owner}.ids", "is required")
         try:
-            return cls(**{k: data.get(k) for k in _TOKEN_FIELDS})
+            return cls(
+                ids=data["ids"],
+                offsets=data.get("offsets"),
+                logprobs=data.get("logprobs"),
+                entropies=data.get("entropies"),
+            )
         except (TypeError, ValueError) as exc:
             raise ValidationError(owner, f"cannot convert to arrays: {exc}") from exc
 
@@ -381,8 +388,13 @@ class Trajectory:
         n = len(self.raw)
         self.thinking_span = check_span(f"{o}.thinking_span", self.thinking_span, n)
         self.answer_span = check_span(f"{o}.answer_span", self.answer_span, n)
-        if self.thinking_span[1] > self.answer_span[0] and self.answer_span[0] != self.answer_span[1]:
-            raise ValidationError(f"{o}.answer_span", "the answer must start after the thinking ends")
+        if (
+            self.thinking_span[1] > self.answer_span[0]
+            and self.answer_span[0] != self.answer_span[1]
+        ):
+            raise ValidationError(
+                f"{o}.answer_span", "the answer must start after the thinking ends"
+            )
         if not isinstance(self.constraints, list):
             raise ValidationError(f"{o}.constraints", "expected a list of Constraint")
         for i, c in enumerate(self.constraints):
@@ -420,7 +432,8 @@ class Trajectory:
             return
         if not -len(self.prompt) <= c.message < len(self.prompt):
             raise ValidationError(
-                f"{where}.message", f"no prompt message {c.message} (the prompt has {len(self.prompt)})"
+                f"{where}.message",
+                f"no prompt message {c.message} (the prompt has {len(self.prompt)})",
             )
         content = str(self.prompt[c.message]["content"])
         for j, span in enumerate(c.spans):

@@ -2,7 +2,14 @@
 
 from workbench.store.frames import unnest_metadata
 from workbench.store.importers import ImportReport, import_file
-from workbench.store.store import DEFAULT_STORE, STORE_ENV, AddResult, Store, open_store, resolve_store_path
+from workbench.store.store import (
+    DEFAULT_STORE,
+    STORE_ENV,
+    AddResult,
+    Store,
+    open_store,
+    resolve_store_path,
+)
 
 __all__ = [
     "DEFAULT_STORE",

@@ -9,7 +9,14 @@ import numpy as np
 
 from workbench.trajectory import Constraint, TokenArrays, Trajectory, prompt_key
 
-__all__ = ["SUMMARY_COLUMNS", "decode_tokens", "dumps", "encode_tokens", "trajectory_from_rows", "trajectory_rows"]
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "decode_tokens",
+    "dumps",
+    "encode_tokens",
+    "trajectory_from_rows",
+    "trajectory_rows",
+]
 
 SUMMARY_COLUMNS = (
     "id, dedup_key, prompt_key, source, source_id, model, backend, status, finish_reason, "
@@ -23,7 +30,9 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def trajectory_rows(t: Trajectory, dedup_key: str, now: float) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+def trajectory_rows(
+    t: Trajectory, dedup_key: str, now: float
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """Return the ``trajectories`` row and the ``trajectory_bodies`` row (without rowid)."""
     summary = (
         t.id,
@@ -79,12 +88,12 @@ def decode_tokens(row: tuple[Any, ...]) -> TokenArrays:
     n, ids, offsets, logprobs, entropies = row
     return TokenArrays(
         ids=np.frombuffer(ids, dtype="<i4").astype(np.int32),
-        offsets=None if offsets is None else np.frombuffer(offsets, "<i4").reshape(n, 2).astype(np.int32),
+        offsets=None
+        if offsets is None
+        else np.frombuffer(offsets, "<i4").reshape(n, 2).astype(np.int32),
         logprobs=None if logprobs is None else np.frombuffer(logprobs, "<f4").astype(np.float32),
         entropies=None if entropies is None else np.frombuffer(entropies, "<f4").astype(np.float32),
     )
-
-
 
 
 def trajectory_from_rows(

@@ -72,7 +72,15 @@ def build_where(filters: Mapping[str, Any]) -> tuple[str, list[Any], bool]:
             raise ValidationError(f"filter.{name}", f"unknown filter{hint}")
         if value is None:
             continue
-        if name in ("model", "source", "source_id", "status", "think_format", "prompt_key", "parent_id"):
+        if name in (
+            "model",
+            "source",
+            "source_id",
+            "status",
+            "think_format",
+            "prompt_key",
+            "parent_id",
+        ):
             values = _as_list(value)
             clauses.append(f"t.{name} IN ({','.join('?' * len(values))})")
             params.extend(values)

@@ -15,6 +15,7 @@ read and write the same file at once; writers wait for each other (``busy_timeou
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
@@ -166,7 +167,9 @@ class Store:
     def _connect(self, migrations: Sequence[Migration]) -> sqlite3.Connection:
         if self.readonly:
             if not self.path.exists():
-                raise StoreError(f"no store at {self.path}: check the path or create it by importing")
+                raise StoreError(
+                    f"no store at {self.path}: check the path or create it by importing"
+                )
             uri = f"file:{self.path.resolve()}?mode=ro"
             conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
         else:
@@ -304,7 +307,9 @@ class Store:
             Which ids were written and which were skipped.
         """
         items = list(trajectories)
-        keys = list(dedup_keys) if dedup_keys is not None else [_default_dedup_key(t) for t in items]
+        keys = (
+            list(dedup_keys) if dedup_keys is not None else [_default_dedup_key(t) for t in items]
+        )
         if len(keys) != len(items):
             raise ValueError("dedup_keys must have one key per trajectory")
         result = AddResult()
@@ -358,7 +363,9 @@ class Store:
             [(first_rowid + i, *body) for i, body in enumerate(bodies)],
         )
         token_rows = [
-            (first_rowid + i, *encode_tokens(tok)) for i, tok in enumerate(tokens) if tok is not None
+            (first_rowid + i, *encode_tokens(tok))
+            for i, tok in enumerate(tokens)
+            if tok is not None
         ]
         if token_rows:
             conn.executemany(
@@ -391,7 +398,9 @@ class Store:
             ).fetchone()
             if row is None:
                 result = AddResult()
-                self._insert(conn, [trajectory], [_default_dedup_key(trajectory)], time.time(), result)
+                self._insert(
+                    conn, [trajectory], [_default_dedup_key(trajectory)], time.time(), result
+                )
                 if not result.inserted:
                     raise StoreError(
                         f"trajectory {trajectory.id!r} duplicates a stored one "
@@ -401,7 +410,9 @@ class Store:
             rowid, key = row
             summary, body = trajectory_rows(trajectory, key, time.time())
             assignments = ", ".join(f"{c.strip()} = ?" for c in SUMMARY_COLUMNS.split(","))
-            conn.execute(f"UPDATE trajectories SET {assignments} WHERE rowid = ?", (*summary, rowid))
+            conn.execute(
+                f"UPDATE trajectories SET {assignments} WHERE rowid = ?", (*summary, rowid)
+            )
             conn.execute(
                 "UPDATE trajectory_bodies SET prompt = ?, raw = ?, constraints = ?, sampling = ?,"
                 " timings = ? WHERE traj_rowid = ?",
@@ -545,7 +556,9 @@ class Store:
         """Return the number of trajectories matching ``filters`` (see :meth:`list`)."""
         where, params, needs_body = build_where(filters)
         join = " JOIN trajectory_bodies b ON b.traj_rowid = t.rowid" if needs_body else ""
-        return int(self._read(f"SELECT count(*) FROM trajectories t{join} WHERE {where}", params)[0][0])
+        return int(
+            self._read(f"SELECT count(*) FROM trajectories t{join} WHERE {where}", params)[0][0]
+        )
 
     def update(
         self,
@@ -627,7 +640,7 @@ class Store:
                 rows,
             )
 
-    def segments(self, trajectory_id: str) -> list[Segment]:
+    def segments(self, trajectory_id: str) -> builtins.list[Segment]:
         """Return the stored segments of a trajectory in order, with their text filled in."""
         traj = self.get(trajectory_id)
         rows = self._read(
@@ -646,7 +659,7 @@ class Store:
                 labels=json.loads(r[6]),
                 label_source=r[7],
                 confidence=r[8],
-                keyword_hits=[tuple(h) for h in json.loads(r[9])],  # type: ignore[misc]
+                keyword_hits=[(h[0], h[1], h[2]) for h in json.loads(r[9])],
                 segmenter=r[10],
             )
             for r in rows
@@ -695,7 +708,14 @@ class Store:
             cur = conn.execute(
                 "INSERT INTO annotations (trajectory_id, segment_id, kind, value, author, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (tid, segment_id, kind, None if value is None else dumps(value), ann.author, ann.created_at),
+                (
+                    tid,
+                    segment_id,
+                    kind,
+                    None if value is None else dumps(value),
+                    ann.author,
+                    ann.created_at,
+                ),
             )
             ann.id = cur.lastrowid
         return ann
@@ -747,7 +767,9 @@ class Store:
         data = {name: [r[i] for r in rows] for i, name in enumerate(_ANNOTATION_SCHEMA)}
         return pl.DataFrame(data, schema=_ANNOTATION_SCHEMA)
 
-    def get_annotations(self, trajectory_id: str, *, history: bool = True) -> list[Annotation]:
+    def get_annotations(
+        self, trajectory_id: str, *, history: bool = True
+    ) -> builtins.list[Annotation]:
         """Return a trajectory's annotations as :class:`Annotation` objects."""
         frame = self.annotations(trajectory_id, history=history)
         return [
@@ -822,11 +844,7 @@ class Store:
             )
             return {str(k): int(v) for k, v in rows}
 
-        size = sum(
-            p.stat().st_size
-            for p in (self.path, Path(f"{self.path}-wal"))
-            if p.exists()
-        )
+        size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
         counts = {
             table: int(self._read(f"SELECT count(*) FROM {table}")[0][0])
             for table in ("trajectories", "segments", "annotations", "pairs")
@@ -840,7 +858,9 @@ class Store:
             "sources": breakdown("source"),
             "think_formats": breakdown("think_format"),
             "statuses": breakdown("status"),
-            "graded": int(self._read("SELECT count(*) FROM trajectories WHERE grade IS NOT NULL")[0][0]),
+            "graded": int(
+                self._read("SELECT count(*) FROM trajectories WHERE grade IS NOT NULL")[0][0]
+            ),
         }
 
 
@@ -855,4 +875,3 @@ def open_store(
 ) -> Store:
     """Open (or create) a store; see :class:`Store`."""
     return Store(path, readonly=readonly, create=create)
-

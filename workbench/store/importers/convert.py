@@ -21,6 +21,12 @@ __all__ = ["Converted", "RecordError", "convert_record"]
 _SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                    "system": "system", "tool": "tool", "function": "tool", "observation": "tool"}  # fmt: skip
 _THINKING_KEYS = ("reasoning_content", "reasoning", "thinking")
+_REQUIRED = {
+    "preference": ("chosen", "rejected"),
+    "messages": ("messages",),
+    "columns": ("response",),
+}
+"""Targets a record must have for its layout; other mapped fields may be missing (then null)."""
 
 
 class RecordError(ValueError):
@@ -131,7 +137,9 @@ def _tags(value: Any) -> list[str]:
         return [t.strip() for t in value.split(",") if t.strip()]
     if isinstance(value, list):
         return [str(t) for t in value]
-    raise RecordError(f"tags must be a list or a comma-separated string, got {type(value).__name__}")
+    raise RecordError(
+        f"tags must be a list or a comma-separated string, got {type(value).__name__}"
+    )
 
 
 def _content_hash(*parts: Any) -> str:
@@ -162,9 +170,12 @@ def convert_record(
         With the reason the record cannot be imported.
     """
     f = layout.fields
-    for target, key in f.items():
-        if key not in record:
-            raise RecordError(f"missing field {key!r} (mapped to {target})")
+    required = _REQUIRED[layout.kind]
+    if layout.kind == "columns" and "response" not in f:
+        required = tuple(t for t in ("answer", "thinking") if t in f)
+    for target in required:
+        if f[target] not in record:
+            raise RecordError(f"missing field {f[target]!r} (mapped to {target})")
 
     def get(target: str) -> Any:
         return record.get(f[target]) if target in f else None

@@ -40,7 +40,9 @@ class ImportReport:
     path, source, format
         What was read, the source name recorded on each trajectory, the format used.
     layout
-        ``{target: source field}`` actually used.
+        ``{target: source field}`` used for the first record.
+    other_layouts
+        Further layouts, when records have different fields.
     read
         Records read (valid or not).
     imported
@@ -61,6 +63,7 @@ class ImportReport:
     source: str
     format: str
     layout: dict[str, str] = field(default_factory=dict)
+    other_layouts: list[dict[str, str]] = field(default_factory=list)
     read: int = 0
     imported: int = 0
     duplicates: int = 0
@@ -81,7 +84,7 @@ class ImportReport:
         return out
 
     def summary(self, *, max_errors: int = 20) -> str:
-        """A few human lines: counts, formats and the first errors."""
+        """Return a few human-readable lines: counts, formats and the first errors."""
         formats = ", ".join(f"{k} {v}" for k, v in sorted(self.think_formats.items()))
         lines = [
             f"{self.path}: read {self.read} records, imported {self.imported}, "
@@ -100,7 +103,7 @@ class ImportReport:
 
 
 def default_source(path: Path) -> str:
-    """The source name used when none is given: ``<folder>/<file name>``."""
+    """Return the source name used when none is given: ``<folder>/<file name>``."""
     resolved = path.resolve()
     return f"{resolved.parent.name}/{resolved.name}" if resolved.parent.name else resolved.name
 
@@ -156,7 +159,7 @@ def import_file(
     p = Path(path)
     fmt = format or (detect_format(p) if p.exists() else "")
     report = ImportReport(path=str(p), source=source or default_source(p), format=fmt)
-    layout: Layout | None = None
+    layouts: dict[frozenset[str], Layout] = {}
     batch: list[Converted] = []
     formats: Counter[str] = Counter()
 
@@ -174,19 +177,53 @@ def import_file(
             if rec.data is None:
                 report.errors.append(ImportIssue(rec.location, rec.error or "unreadable"))
                 continue
+            layout = _layout_for(rec, layouts, mapping, report)
             if layout is None:
-                layout = detect_layout(rec.data.keys(), mapping)
-                report.layout = layout.describe()
+                continue
             converted = _convert(rec, layout, report, source=report.source, model=model, tags=tags)
             if converted is not None:
                 batch.append(converted)
             if len(batch) >= batch_size:
                 flush()
     except UnicodeDecodeError as exc:
-        raise ImportFormatError(f"{p.name} is not UTF-8 text ({exc.reason}): convert it first") from exc
+        raise ImportFormatError(
+            f"{p.name} is not UTF-8 text ({exc.reason}): convert it first"
+        ) from exc
     flush()
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _layout_for(
+    rec: RawRecord,
+    layouts: dict[frozenset[str], Layout],
+    mapping: Mapping[str, str] | None,
+    report: ImportReport,
+) -> Layout | None:
+    """Return the layout of a record, detected once per distinct set of keys.
+
+    Files may mix layouts (or omit optional keys in some records). A layout problem in the first
+    record is a problem with the whole file and raises; in a later record it rejects that record.
+    """
+    assert rec.data is not None
+    keys = frozenset(rec.data)
+    layout = layouts.get(keys)
+    if layout is not None:
+        return layout
+    try:
+        layout = detect_layout(rec.data.keys(), mapping)
+    except ImportFormatError as exc:
+        if not layouts:
+            raise
+        report.errors.append(ImportIssue(rec.location, str(exc)))
+        return None
+    layouts[keys] = layout
+    described = layout.describe()
+    if len(layouts) == 1:
+        report.layout = described
+    elif described != report.layout and described not in report.other_layouts:
+        report.other_layouts.append(described)
+    return layout
 
 
 def _convert(

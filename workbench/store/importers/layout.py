@@ -95,7 +95,7 @@ class Layout:
         return set(self.fields.values()) | set(self.metadata.values())
 
     def describe(self) -> dict[str, str]:
-        """The mapping as ``{target: source}``, metadata targets prefixed ``metadata.``."""
+        """Return the mapping as ``{target: source}``, metadata targets prefixed ``metadata.``."""
         out = dict(self.fields)
         out.update({f"metadata.{k}": v for k, v in self.metadata.items()})
         return out
@@ -196,6 +196,4 @@ def _settle(layout: Layout) -> None:
     if "chosen" in layout.fields and "rejected" in layout.fields:
         for target in ("response", "answer", "thinking"):
             f.pop(target, None)
-    layout.fields = {
-        k: v for k, v in layout.fields.items() if k in layout.explicit or k in f
-    }
+    layout.fields = {k: v for k, v in layout.fields.items() if k in layout.explicit or k in f}

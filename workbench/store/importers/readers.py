@@ -67,7 +67,7 @@ def detect_format(path: Path) -> str:
 def _open_text(path: Path) -> TextIO:
     if path.suffix.lower() == ".gz":
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")  # noqa: SIM115 - closed by the caller's with-block
+    return open(path, encoding="utf-8")
 
 
 def _read_jsonl(path: Path) -> Iterator[RawRecord]:
@@ -109,14 +109,18 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
             raise ImportFormatError(
                 f"{path.name}: invalid JSON at line {exc.lineno} ({exc.msg}); fix the file"
             ) from exc
-        lists = [k for k, v in value.items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+        lists = [
+            k for k, v in value.items() if isinstance(v, list) and v and isinstance(v[0], dict)
+        ]
         if len(lists) == 1:
             for n, item in enumerate(value[lists[0]], start=1):
                 where = f"{lists[0]}[{n - 1}]"
                 if isinstance(item, dict):
                     yield RawRecord(where, item)
                 else:
-                    yield RawRecord(where, None, f"expected a JSON object, got {type(item).__name__}")
+                    yield RawRecord(
+                        where, None, f"expected a JSON object, got {type(item).__name__}"
+                    )
             return
         yield RawRecord("record 1", value)
         return
@@ -143,7 +147,9 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
         if isinstance(value, dict):
             yield RawRecord(f"line {line}", value)
         else:
-            yield RawRecord(f"line {line}", None, f"expected a JSON object, got {type(value).__name__}")
+            yield RawRecord(
+                f"line {line}", None, f"expected a JSON object, got {type(value).__name__}"
+            )
         i = _skip_ws(text, end)
         if i < len(text) and text[i] == ",":
             i += 1
@@ -171,7 +177,9 @@ def _read_csv(path: Path, delimiter: str) -> Iterator[RawRecord]:
                 return
             where = f"line {reader.line_num}"
             if None in row:
-                yield RawRecord(where, None, f"more cells than the {len(reader.fieldnames)} headers")
+                yield RawRecord(
+                    where, None, f"more cells than the {len(reader.fieldnames)} headers"
+                )
                 continue
             yield RawRecord(where, dict(row))
 

@@ -1,0 +1,46 @@
+# workbench — set up, run and test on a fresh machine.
+#   make demo   set everything up, then run the main job (import the sample, summarise the store)
+#   make test   set everything up, then lint, type-check and run the default test tier
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STORE  ?= workbench.db
+PIP    := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: setup demo test lint typecheck pytest bench clean
+
+setup: $(VENV)/.installed
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "workbench needs Python >= 3.11: run make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet "torch==2.13.0"
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+demo: setup
+	$(BIN)/workbench import --sample --store $(STORE)
+	$(BIN)/workbench info --store $(STORE)
+	$(BIN)/workbench ls --store $(STORE)
+
+lint: setup
+	$(BIN)/ruff check workbench tests benchmarks
+	$(BIN)/ruff format --check workbench tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+bench: setup
+	$(BIN)/python benchmarks/store.py --json
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
