@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import time
 from dataclasses import dataclass, field, fields
@@ -28,6 +29,7 @@ is itself recorded, so history is kept).
 VERDICTS: tuple[str, ...] = ("chosen", "rejected", "good", "bad")
 
 
+@functools.cache
 def default_author() -> str:
     """Return the login name of the current user, or ``"unknown"``."""
     try:

@@ -326,7 +326,6 @@ class Trajectory:
     FINISH_REASONS: ClassVar[tuple[str, ...]] = ("stop", "length", "cancelled", "error")
 
     def __post_init__(self) -> None:
-        self.prompt = _check_messages("Trajectory.prompt", self.prompt)
         check_str("Trajectory.raw", self.raw)
         if self.think_format is None:
             parsed = parse_think(self.raw)

@@ -27,6 +27,8 @@ SUMMARY_COLUMNS = (
 
 def dumps(value: Any) -> str:
     """Compact JSON that keeps non-ASCII text readable (and searchable) in the database."""
+    if not value and isinstance(value, list | dict):  # the common empty case, without the encoder
+        return "[]" if isinstance(value, list) else "{}"
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 

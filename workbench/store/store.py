@@ -437,13 +437,12 @@ class Store:
         """
         if not isinstance(id_or_prefix, str) or not id_or_prefix:
             raise NotFoundError("a trajectory id must be a non-empty string")
+        if self._read("SELECT 1 FROM trajectories WHERE id = ?", (id_or_prefix,)):
+            return id_or_prefix
         rows = self._read(
             "SELECT id FROM trajectories WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
             (id_or_prefix, id_or_prefix + "\U0010ffff"),
         )
-        exact = self._read("SELECT id FROM trajectories WHERE id = ?", (id_or_prefix,))
-        if exact:
-            return str(exact[0][0])
         if not rows:
             raise NotFoundError(
                 f"no trajectory {id_or_prefix!r} in {self.path}: list ids with `workbench ls`"
