@@ -54,6 +54,10 @@ DEFAULT_STORE = "workbench.db"
 """Store file used when neither an argument nor ``$WORKBENCH_STORE`` names one (in the cwd)."""
 
 _BUSY_TIMEOUT_S = 60.0
+_INSERT_TOKENS = (
+    "INSERT INTO token_arrays (traj_rowid, n, ids, offsets, logprobs, entropies)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
 _SENTINEL: Any = object()
 
 LIST_SCHEMA: dict[str, Any] = {
@@ -369,8 +373,7 @@ class Store:
         ]
         if token_rows:
             conn.executemany(
-                "INSERT INTO token_arrays (traj_rowid, n, ids, offsets, logprobs, entropies)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                _INSERT_TOKENS,
                 token_rows,
             )
 
@@ -421,8 +424,7 @@ class Store:
             conn.execute("DELETE FROM token_arrays WHERE traj_rowid = ?", (rowid,))
             if trajectory.tokens is not None:
                 conn.execute(
-                    "INSERT INTO token_arrays (traj_rowid, n, ids, offsets, logprobs, entropies)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    _INSERT_TOKENS,
                     (rowid, *encode_tokens(trajectory.tokens)),
                 )
         return trajectory.id
@@ -540,14 +542,14 @@ class Store:
             sql += " LIMIT -1 OFFSET ?"
             params = [*params, int(offset)]
         rows = self._read(sql, params)
-        names = list(LIST_SCHEMA)
-        data = {name: [r[i] for r in rows] for i, name in enumerate(names)}
-        frame = pl.DataFrame(data, schema=LIST_SCHEMA)
+        frame = _frame(rows, LIST_SCHEMA)
         frame = frame.with_columns(pl.col("tags").str.json_decode(pl.List(pl.String)))
         if columns is not None:
             unknown = [c for c in columns if c not in LIST_SCHEMA]
             if unknown:
-                raise ValidationError("list.columns", f"unknown columns {unknown}; see {names}")
+                raise ValidationError(
+                    "list.columns", f"unknown columns {unknown}; see {list(LIST_SCHEMA)}"
+                )
             frame = frame.select(list(columns))
         return frame
 
@@ -763,8 +765,7 @@ class Store:
                 " AND a.value IS NOT NULL ORDER BY a.id"
             )
         rows = self._read(sql, params)
-        data = {name: [r[i] for r in rows] for i, name in enumerate(_ANNOTATION_SCHEMA)}
-        return pl.DataFrame(data, schema=_ANNOTATION_SCHEMA)
+        return _frame(rows, _ANNOTATION_SCHEMA)
 
     def get_annotations(
         self, trajectory_id: str, *, history: bool = True
@@ -820,8 +821,7 @@ class Store:
             sql += " WHERE strategy = ?"
             params.append(strategy)
         rows = self._read(sql + " ORDER BY rowid", params)
-        data = {name: [r[i] for r in rows] for i, name in enumerate(_PAIR_SCHEMA)}
-        return pl.DataFrame(data, schema=_PAIR_SCHEMA)
+        return _frame(rows, _PAIR_SCHEMA)
 
     def get_pair(self, pair_id: str) -> Pair:
         """Return one stored pair."""
@@ -861,6 +861,13 @@ class Store:
                 self._read("SELECT count(*) FROM trajectories WHERE grade IS NOT NULL")[0][0]
             ),
         }
+
+
+def _frame(rows: builtins.list[tuple[Any, ...]], schema: dict[str, Any]) -> pl.DataFrame:
+    """Build a DataFrame from SQL rows whose columns are in ``schema`` order."""
+    return pl.DataFrame(
+        {name: [r[i] for r in rows] for i, name in enumerate(schema)}, schema=schema
+    )
 
 
 def _default_dedup_key(t: Trajectory) -> str:
