@@ -1,0 +1,248 @@
+"""The one interface every backend implements: a request in, a stream of events out.
+
+A backend turns a :class:`GenerationRequest` into an iterator of :class:`TokenEvent` (one or more
+tokens of one sample) and, for each sample, one final :class:`FinishEvent`. Backends never touch the
+store or widgets: the session records and fans out what they yield.
+"""
+
+from __future__ import annotations
+
+import abc
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from workbench.errors import ValidationError
+from workbench.trajectory import Constraint, Message
+
+__all__ = [
+    "Backend",
+    "BudgetForcing",
+    "Event",
+    "FinishEvent",
+    "GenerationRequest",
+    "SamplingParams",
+    "TokenEvent",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SamplingParams:
+    """How to sample.
+
+    Attributes
+    ----------
+    n
+        Number of samples for the prompt.
+    temperature
+        ``0`` means greedy decoding.
+    top_p, top_k
+        Nucleus and top-k truncation (``top_k=None``: off).
+    max_new_tokens
+        Budget of generated tokens per sample (thinking and answer together).
+    seed
+        Random seed, for reproducible sampling where the backend supports it.
+    stop
+        Strings that end a sample (not included in the output).
+    logprobs
+        Number of top alternatives to return per token (``0``: only the sampled token's).
+    """
+
+    n: int = 1
+    temperature: float = 0.6
+    top_p: float = 0.95
+    top_k: int | None = None
+    max_new_tokens: int = 512
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    logprobs: int = 0
+
+    def __post_init__(self) -> None:
+        o = "SamplingParams"
+        if not isinstance(self.n, int) or self.n < 1:
+            raise ValidationError(f"{o}.n", f"must be a positive integer, got {self.n!r}")
+        if not isinstance(self.temperature, int | float) or self.temperature < 0:
+            raise ValidationError(f"{o}.temperature", f"must be >= 0, got {self.temperature!r}")
+        if not isinstance(self.top_p, int | float) or not 0 < self.top_p <= 1:
+            raise ValidationError(f"{o}.top_p", f"must be in (0, 1], got {self.top_p!r}")
+        if self.top_k is not None and (not isinstance(self.top_k, int) or self.top_k < 1):
+            raise ValidationError(
+                f"{o}.top_k", f"must be a positive integer or None, got {self.top_k!r}"
+            )
+        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
+            raise ValidationError(
+                f"{o}.max_new_tokens", f"must be >= 1, got {self.max_new_tokens!r}"
+            )
+        if not isinstance(self.logprobs, int) or not 0 <= self.logprobs <= 20:
+            raise ValidationError(f"{o}.logprobs", f"must be in 0..20, got {self.logprobs!r}")
+        if isinstance(self.stop, str) or not all(isinstance(s, str) and s for s in self.stop):
+            raise ValidationError(f"{o}.stop", "must be a tuple of non-empty strings")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the parameters as a JSON-compatible dict (recorded on each trajectory)."""
+        return {
+            "n": self.n,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "top_k": self.top_k,
+            "max_new_tokens": self.max_new_tokens,
+            "seed": self.seed,
+            "stop": list(self.stop),
+            "logprobs": self.logprobs,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BudgetForcing:
+    r"""Interventions on the length of the thinking (s1-style and Elastic-Reasoning-style).
+
+    Attributes
+    ----------
+    max_thinking_tokens
+        After this many thinking tokens, insert ``end_text`` and let the model answer.
+    end_text
+        What ends the thinking (default ``"\n</think>\n\n"``).
+    min_thinking_tokens
+        If the model closes its thinking earlier, replace the closing tag with ``continue_text``
+        (s1's "Wait") and let it go on, at most ``max_continues`` times.
+    continue_text
+        What is inserted instead of an early closing tag.
+    max_continues
+        How many times ``continue_text`` may be inserted.
+    """
+
+    max_thinking_tokens: int | None = None
+    end_text: str = "\n</think>\n\n"
+    min_thinking_tokens: int | None = None
+    continue_text: str = "Wait"
+    max_continues: int = 1
+
+    def __post_init__(self) -> None:
+        o = "BudgetForcing"
+        for name in ("max_thinking_tokens", "min_thinking_tokens"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 0):
+                raise ValidationError(
+                    f"{o}.{name}", f"must be a non-negative integer, got {value!r}"
+                )
+        if (
+            self.max_thinking_tokens is not None
+            and self.min_thinking_tokens is not None
+            and self.min_thinking_tokens > self.max_thinking_tokens
+        ):
+            raise ValidationError(f"{o}.min_thinking_tokens", "must not exceed max_thinking_tokens")
+        if not self.end_text:
+            raise ValidationError(f"{o}.end_text", "must not be empty")
+        if self.max_continues < 0:
+            raise ValidationError(f"{o}.max_continues", "must be >= 0")
+
+
+@dataclass(slots=True, kw_only=True)
+class GenerationRequest:
+    r"""One generation request: a prompt, how to sample it, and optional interventions.
+
+    Attributes
+    ----------
+    messages
+        The chat prompt.
+    sampling
+        :class:`SamplingParams`.
+    enable_thinking
+        Passed to chat templates that support it (Qwen3); ``None`` leaves the template's default.
+    thinking_prefill
+        Text put at the start of the assistant turn, e.g. ``"<think>\n"`` to make a model think.
+    budget
+        Optional :class:`BudgetForcing`.
+    constraints
+        Constraints of the instruction (backends that can compute attention report the mass on
+        them per token).
+    """
+
+    messages: list[Message]
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    enable_thinking: bool | None = None
+    thinking_prefill: str | None = None
+    budget: BudgetForcing | None = None
+    constraints: list[Constraint] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.messages, str):
+            self.messages = [{"role": "user", "content": self.messages}]
+        if not self.messages:
+            raise ValidationError("GenerationRequest.messages", "the prompt is empty")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenEvent:
+    """New text for one sample.
+
+    Attributes
+    ----------
+    sample
+        Index of the sample (``0..n-1``).
+    text
+        The text added (may hold several tokens).
+    token_ids
+        The tokens added, when the backend knows them.
+    logprobs
+        Log-probability of each added token, when known.
+    entropies
+        Entropy of the distribution each token was drawn from, when known.
+    top_logprobs
+        Per token, ``{token text: logprob}`` of the top alternatives, when requested.
+    forced
+        ``True`` when the text was inserted by budget forcing, not sampled.
+    """
+
+    sample: int
+    text: str
+    token_ids: tuple[int, ...] = ()
+    logprobs: tuple[float, ...] | None = None
+    entropies: tuple[float, ...] | None = None
+    top_logprobs: tuple[dict[str, float], ...] | None = None
+    forced: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FinishEvent:
+    """The end of one sample.
+
+    Attributes
+    ----------
+    sample
+        Index of the sample.
+    finish_reason
+        ``"stop"``, ``"length"``, ``"cancelled"`` or ``"error"``.
+    error
+        A readable message when ``finish_reason == "error"``.
+    """
+
+    sample: int
+    finish_reason: str
+    error: str | None = None
+
+
+Event = TokenEvent | FinishEvent
+
+
+class Backend(abc.ABC):
+    """A text generator. Subclasses set :attr:`name` and implement :meth:`stream`."""
+
+    name: ClassVar[str] = ""
+
+    @property
+    @abc.abstractmethod
+    def model_name(self) -> str:
+        """The name recorded as each trajectory's ``model``."""
+
+    @abc.abstractmethod
+    def stream(self, request: GenerationRequest, *, cancel: threading.Event) -> Iterator[Event]:
+        """Generate, yielding events as they come.
+
+        Every sample ends with exactly one :class:`FinishEvent`. When ``cancel`` is set the backend
+        stops within one token step and finishes the open samples with ``"cancelled"``.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        """Free what the backend holds (models, connections)."""
