@@ -119,3 +119,18 @@ def test_replay_rejects_bad_arguments() -> None:
         ReplayBackend([])
     with pytest.raises(ValidationError, match="positive"):
         ReplayBackend(Trajectory(raw="x"), tokens_per_s=0)
+
+
+def test_run_control_queues_per_sample() -> None:
+    from workbench.backends import RunControl
+
+    control = RunControl(n=2)
+    control.inject("Wait", sample=1)
+    control.inject("\n</think>\n\n")
+    assert control.take(0) == "\n</think>\n\n"
+    assert control.take(1) == "Wait\n</think>\n\n"
+    assert control.take(1) == ""
+    with pytest.raises(ValidationError, match="no sample 5"):
+        control.inject("x", sample=5)
+    with pytest.raises(ValidationError, match="non-empty"):
+        control.inject("")

@@ -6,6 +6,7 @@ from workbench.backends.base import (
     Event,
     FinishEvent,
     GenerationRequest,
+    RunControl,
     SamplingParams,
     TokenEvent,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "GenerationRequest",
     "ModelNotAvailableError",
     "ReplayBackend",
+    "RunControl",
     "SamplingParams",
     "TokenEvent",
     "cache_dir",

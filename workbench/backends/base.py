@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -22,6 +23,7 @@ __all__ = [
     "Event",
     "FinishEvent",
     "GenerationRequest",
+    "RunControl",
     "SamplingParams",
     "TokenEvent",
 ]
@@ -226,6 +228,43 @@ class FinishEvent:
 Event = TokenEvent | FinishEvent
 
 
+class RunControl:
+    """Live interventions on a running generation, safe to call from any thread.
+
+    A widget's "end thinking now" or "insert Wait" button calls :meth:`inject`; the backend takes
+    the text with :meth:`take` before its next step and feeds it to that sample as forced tokens
+    (reported with ``forced=True``). Backends that cannot force text (remote servers) ignore it.
+
+    Parameters
+    ----------
+    n
+        Number of samples of the run.
+    """
+
+    def __init__(self, n: int = 1) -> None:
+        self.n = n
+        self._lock = threading.Lock()
+        self._queues: list[deque[str]] = [deque() for _ in range(n)]
+
+    def inject(self, text: str, *, sample: int | None = None) -> None:
+        """Queue ``text`` to be forced into ``sample`` (``None``: into every sample)."""
+        if not isinstance(text, str) or not text:
+            raise ValidationError("RunControl.inject.text", "give a non-empty string")
+        if sample is not None and not 0 <= sample < self.n:
+            raise ValidationError("RunControl.inject.sample", f"no sample {sample} (n={self.n})")
+        with self._lock:
+            for i in range(self.n) if sample is None else (sample,):
+                self._queues[i].append(text)
+
+    def take(self, sample: int) -> str:
+        """Return (and remove) the text queued for ``sample``; ``""`` when there is none."""
+        with self._lock:
+            queue = self._queues[sample]
+            text = "".join(queue)
+            queue.clear()
+            return text
+
+
 class Backend(abc.ABC):
     """A text generator. Subclasses set :attr:`name` and implement :meth:`stream`."""
 
@@ -237,11 +276,18 @@ class Backend(abc.ABC):
         """The name recorded as each trajectory's ``model``."""
 
     @abc.abstractmethod
-    def stream(self, request: GenerationRequest, *, cancel: threading.Event) -> Iterator[Event]:
+    def stream(
+        self,
+        request: GenerationRequest,
+        *,
+        cancel: threading.Event,
+        control: RunControl | None = None,
+    ) -> Iterator[Event]:
         """Generate, yielding events as they come.
 
         Every sample ends with exactly one :class:`FinishEvent`. When ``cancel`` is set the backend
-        stops within one token step and finishes the open samples with ``"cancelled"``.
+        stops within one token step and finishes the open samples with ``"cancelled"``. Text queued
+        on ``control`` is forced into the samples by backends that can do so.
         """
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing

@@ -7,7 +7,14 @@ import threading
 import time
 from collections.abc import Iterator
 
-from workbench.backends.base import Backend, Event, FinishEvent, GenerationRequest, TokenEvent
+from workbench.backends.base import (
+    Backend,
+    Event,
+    FinishEvent,
+    GenerationRequest,
+    RunControl,
+    TokenEvent,
+)
 from workbench.errors import ValidationError
 from workbench.trajectory import Trajectory
 
@@ -72,8 +79,17 @@ class ReplayBackend(Backend):
         """The replayed trajectory's model, marked as a replay."""
         return f"replay:{self.trajectories[0].model or 'unknown'}"
 
-    def stream(self, request: GenerationRequest, *, cancel: threading.Event) -> Iterator[Event]:
-        """Yield the stored pieces of every sample in turn, one token per step, across samples."""
+    def stream(
+        self,
+        request: GenerationRequest,
+        *,
+        cancel: threading.Event,
+        control: RunControl | None = None,
+    ) -> Iterator[Event]:
+        """Yield the stored pieces of every sample in turn, one token per step, across samples.
+
+        A replay cannot be steered: text queued on ``control`` is ignored.
+        """
         n = request.sampling.n
         queues = [replay_pieces(self.trajectories[i % len(self.trajectories)]) for i in range(n)]
         limit = request.sampling.max_new_tokens
