@@ -1,0 +1,435 @@
+"""Local generation with transformers: streaming, exact logprobs and entropy, budget forcing.
+
+The backend runs its own decoding loop over the key/value cache instead of ``model.generate``: that
+is what lets it stop within one token step, force text into a sample mid-stream (budget forcing,
+"end thinking now", "insert Wait"), and report for every token the exact log-probability and the
+entropy of the model's distribution. The ``n`` samples of a request share the prompt, so they run
+as one batch in lock step without padding; a forced token simply replaces a sample's sampled token
+at that step.
+
+Log-probabilities and entropies are those of the model's raw next-token distribution (before
+temperature, top-k and top-p), as vLLM reports them by default.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.backends.base import (
+    Backend,
+    Event,
+    FinishEvent,
+    GenerationRequest,
+    RunControl,
+    TokenEvent,
+)
+from workbench.backends.models import DEFAULT_MODEL, resolve_model
+from workbench.errors import ValidationError, WorkbenchError
+
+__all__ = ["TransformersBackend", "render_prompt"]
+
+OPEN_TAG = "<think>"
+CLOSE_TAG = "</think>"
+
+
+def render_prompt(tokenizer: Any, request: GenerationRequest) -> str:
+    """Return the prompt text: the chat template applied to the messages, plus the prefill.
+
+    ``enable_thinking`` is passed to the template only when the request sets it (Qwen3's template
+    reads it; others ignore unknown variables). A tokenizer without a chat template gets the
+    message contents separated by blank lines.
+    """
+    if getattr(tokenizer, "chat_template", None):
+        kwargs: dict[str, Any] = {}
+        if request.enable_thinking is not None:
+            kwargs["enable_thinking"] = request.enable_thinking
+        text = tokenizer.apply_chat_template(
+            request.messages, tokenize=False, add_generation_prompt=True, **kwargs
+        )
+    else:
+        text = "\n\n".join(str(m["content"]) for m in request.messages) + "\n\n"
+    return str(text) + (request.thinking_prefill or "")
+
+
+def _starts_in_thinking(prompt_text: str) -> bool:
+    tail = prompt_text[-400:]
+    return tail.rfind(OPEN_TAG) > tail.rfind(CLOSE_TAG)
+
+
+@dataclass(slots=True)
+class _Sample:
+    """Decoding state of one sample."""
+
+    index: int
+    thinking: bool
+    ids: list[int] = field(default_factory=list)
+    text: str = ""
+    prefix_offset: int = 0
+    read_offset: int = 0
+    held: str = ""
+    forced: deque[int] = field(default_factory=deque)
+    thinking_tokens: int = 0
+    continues: int = 0
+    budget_spent: bool = False
+    done: bool = False
+
+
+class TransformersBackend(Backend):
+    """Generate with a transformers causal LM on CPU or GPU.
+
+    Parameters
+    ----------
+    model
+        An alias (default ``"smollm2-135m"``), a local folder or a hub id available offline.
+    device
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``; default: CUDA when available, else CPU.
+    dtype
+        ``"float32"``, ``"bfloat16"``, ``"float16"`` or a torch dtype; default: bfloat16 on CUDA
+        (float16 where bfloat16 is unsupported), float32 on CPU (exact log-probabilities).
+    attn_implementation
+        Passed to ``from_pretrained`` (``"sdpa"``, ``"eager"``, ``"flash_attention_2"``).
+
+    Examples
+    --------
+    >>> backend = TransformersBackend("smollm2-135m")  # doctest: +SKIP
+    >>> req = GenerationRequest(messages="What is 17 + 25?", thinking_prefill="<think>\\n")
+    >>> for event in backend.stream(req, cancel=threading.Event()):  # doctest: +SKIP
+    ...     print(getattr(event, "text", event), end="")
+    """
+
+    name = "transformers"
+    model: Any
+    tokenizer: Any
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        device: str | None = None,
+        dtype: Any = None,
+        attn_implementation: str | None = None,
+    ) -> None:
+        import torch
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
+        self._name = model or DEFAULT_MODEL
+        path = resolve_model(self._name)
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.dtype = _resolve_dtype(dtype, self.device)
+        kwargs: dict[str, Any] = {"dtype": self.dtype}
+        if attn_implementation is not None:
+            kwargs["attn_implementation"] = attn_implementation
+        try:
+            self.tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+            self.model = transformers.AutoModelForCausalLM.from_pretrained(path, **kwargs)
+        except OSError as exc:
+            raise WorkbenchError(
+                f"cannot load model {self._name!r} ({exc}); offline, use an alias, a local "
+                "folder, or a hub id already in the local cache"
+            ) from exc
+        self.model.to(self.device).eval()
+        self._setup()
+
+    @classmethod
+    def from_objects(cls, model: Any, tokenizer: Any, *, name: str) -> TransformersBackend:
+        """Wrap an already-built model and tokenizer (tiny test models, custom loading)."""
+        self = cls.__new__(cls)
+        self._name = name
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.device = next(model.parameters()).device
+        self.dtype = next(model.parameters()).dtype
+        self._setup()
+        return self
+
+    def _setup(self) -> None:
+        eos: set[int] = set()
+        for source in (getattr(self.model, "generation_config", None), self.tokenizer):
+            value = getattr(source, "eos_token_id", None)
+            if isinstance(value, int):
+                eos.add(value)
+            elif isinstance(value, list | tuple):
+                eos.update(int(v) for v in value)
+        self.eos_ids = frozenset(eos)
+        close = self.tokenizer.encode(CLOSE_TAG, add_special_tokens=False)
+        self.close_tag_id: int | None = close[0] if len(close) == 1 else None
+        self._lock = threading.Lock()
+        # transformers >= 5.x names the key/value cache `cache`; earlier, `past_key_values`.
+        params = inspect.signature(self.model.forward).parameters
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
+
+    @property
+    def model_name(self) -> str:
+        """The name the model was loaded by (alias, folder or hub id)."""
+        return self._name
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` without special tokens."""
+        return list(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def close(self) -> None:
+        """Drop the model and free its memory (GPU memory included)."""
+        import torch
+
+        self.model = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    # -- generation ------------------------------------------------------------------------------
+    def stream(
+        self,
+        request: GenerationRequest,
+        *,
+        cancel: threading.Event,
+        control: RunControl | None = None,
+    ) -> Iterator[Event]:
+        """Generate the request's samples, yielding token events as each step completes.
+
+        Text queued on ``control`` is forced into its sample at the next step. Errors (out of
+        memory included) end every open sample with ``finish_reason="error"`` and a message.
+        """
+        if self.model is None:
+            raise WorkbenchError("this backend was closed: load the model again")
+        budget = request.budget
+        if budget is not None and budget.min_thinking_tokens and self.close_tag_id is None:
+            raise ValidationError(
+                "BudgetForcing.min_thinking_tokens",
+                f"needs a tokenizer in which {CLOSE_TAG} is one token (this model splits it); "
+                "use max_thinking_tokens, or RunControl.inject('Wait') while it streams",
+            )
+        prompt_text = render_prompt(self.tokenizer, request)
+        n = request.sampling.n
+        thinking = _starts_in_thinking(prompt_text)
+        samples = [_Sample(index=i, thinking=thinking) for i in range(n)]
+        with self._lock:  # one generation at a time per loaded model
+            if request.thinking_prefill:
+                for s in samples:
+                    s.text = request.thinking_prefill
+                    yield TokenEvent(sample=s.index, text=request.thinking_prefill, forced=True)
+            try:
+                yield from self._decode(request, prompt_text, samples, cancel, control)
+            except Exception as exc:  # out of memory, device errors, bugs: end the run readably
+                message = _describe_error(exc)
+                for s in samples:
+                    if not s.done:
+                        s.done = True
+                        yield FinishEvent(sample=s.index, finish_reason="error", error=message)
+
+    def _decode(
+        self,
+        request: GenerationRequest,
+        prompt_text: str,
+        samples: list[_Sample],
+        cancel: threading.Event,
+        control: RunControl | None,
+    ) -> Iterator[Event]:
+        import torch
+
+        sampling = request.sampling
+        n = sampling.n
+        prompt_ids = self.tokenizer(prompt_text, add_special_tokens=False, return_tensors="pt")
+        input_ids = prompt_ids["input_ids"].to(self.device).repeat(n, 1)
+        generator = torch.Generator(device=self.device)
+        if sampling.seed is not None:
+            generator.manual_seed(sampling.seed)
+        else:
+            generator.seed()
+        past: Any = None
+        next_input = input_ids
+        for _step in range(sampling.max_new_tokens):
+            if cancel.is_set():
+                break
+            with torch.inference_mode():
+                out = self.model(
+                    input_ids=next_input,
+                    **{self._cache_arg: past},
+                    use_cache=True,
+                    logits_to_keep=1,
+                )
+            past = out[self._cache_arg]
+            logits = out.logits[:, -1, :].float()
+            logp = torch.log_softmax(logits, dim=-1)
+            entropy = -(logp.exp() * logp).nan_to_num().sum(dim=-1)
+            sampled = _sample(
+                logits, sampling.temperature, sampling.top_k, sampling.top_p, generator
+            )
+            top = torch.topk(logp, sampling.logprobs, dim=-1) if sampling.logprobs > 0 else None
+            fed: list[int] = []
+            for s in samples:
+                if s.done:
+                    fed.append(s.ids[-1] if s.ids else int(sampled[s.index]))
+                    continue
+                token, forced = self._next_token(s, int(sampled[s.index]), request, control)
+                fed.append(token)
+                if not forced and token in self.eos_ids:  # the end: not part of the text
+                    s.done = True
+                    if s.held:
+                        yield TokenEvent(sample=s.index, text=s.held)
+                        s.held = ""
+                    yield FinishEvent(sample=s.index, finish_reason="stop")
+                    continue
+                event = self._advance(s, token, request)
+                top_lp = None
+                if top is not None:
+                    values, ids = top.values[s.index].tolist(), top.indices[s.index].tolist()
+                    top_lp = (
+                        {self.tokenizer.decode([t]): v for t, v in zip(ids, values, strict=True)},
+                    )
+                yield TokenEvent(
+                    sample=s.index,
+                    text=event,
+                    token_ids=(token,),
+                    logprobs=(float(logp[s.index, token]),),
+                    entropies=(float(entropy[s.index]),),
+                    top_logprobs=top_lp,
+                    forced=forced,
+                )
+                if s.done:
+                    yield FinishEvent(sample=s.index, finish_reason="stop")
+            if all(s.done for s in samples):
+                return
+            next_input = torch.tensor(fed, device=self.device).unsqueeze(1)
+        reason = "cancelled" if cancel.is_set() else "length"
+        for s in samples:
+            if not s.done:
+                s.done = True
+                if s.held:
+                    yield TokenEvent(sample=s.index, text=s.held)
+                yield FinishEvent(sample=s.index, finish_reason=reason)
+
+    def _next_token(
+        self, s: _Sample, sampled: int, request: GenerationRequest, control: RunControl | None
+    ) -> tuple[int, bool]:
+        """Choose the token fed for a sample: forced text first, then the sampled token."""
+        if control is not None:
+            injected = control.take(s.index)
+            if injected:
+                s.forced.extend(self.encode(injected))
+        if s.forced:
+            return s.forced.popleft(), True
+        budget = request.budget
+        if (
+            budget is not None
+            and budget.min_thinking_tokens
+            and s.thinking
+            and sampled == self.close_tag_id
+            and s.thinking_tokens < budget.min_thinking_tokens
+            and s.continues < budget.max_continues
+        ):
+            s.continues += 1
+            s.forced.extend(self.encode(budget.continue_text))
+            if s.forced:
+                return s.forced.popleft(), True
+        return sampled, False
+
+    def _advance(self, s: _Sample, token: int, request: GenerationRequest) -> str:
+        """Append a token to a sample; return the text that can be shown now."""
+        if s.thinking:
+            s.thinking_tokens += 1
+        s.ids.append(token)
+        delta = self._detokenize(s)
+        s.text += delta
+        window = s.text[-(len(delta) + len(CLOSE_TAG)) :]
+        if s.thinking and CLOSE_TAG in window:
+            s.thinking = False
+        elif not s.thinking and s.thinking_tokens == 0 and OPEN_TAG in window:
+            s.thinking = True
+        budget = request.budget
+        if (
+            budget is not None
+            and budget.max_thinking_tokens is not None
+            and s.thinking
+            and not s.budget_spent
+            and s.thinking_tokens >= budget.max_thinking_tokens
+        ):
+            s.budget_spent = True
+            s.forced.extend(self.encode(budget.end_text))
+        return self._release(s, delta, request.sampling.stop)
+
+    def _detokenize(self, s: _Sample) -> str:
+        """Incremental detokenisation (only the last few tokens are decoded at each step)."""
+        decode = self.tokenizer.decode
+        before = str(decode(s.ids[s.prefix_offset : s.read_offset], skip_special_tokens=False))
+        after = str(decode(s.ids[s.prefix_offset :], skip_special_tokens=False))
+        if len(after) > len(before) and not after.endswith("\ufffd"):
+            s.prefix_offset = s.read_offset
+            s.read_offset = len(s.ids)
+            return after[len(before) :]
+        return ""
+
+    @staticmethod
+    def _release(s: _Sample, delta: str, stop: tuple[str, ...]) -> str:
+        """Hold back text that may be the start of a stop string; end the sample on a stop string."""
+        if not stop:
+            return delta
+        buffer = s.held + delta
+        for stop_string in stop:
+            at = buffer.find(stop_string)
+            if at >= 0:
+                s.done = True
+                s.held = ""
+                s.text = s.text[: len(s.text) - len(buffer) + at]
+                return buffer[:at]
+        keep = 0
+        for stop_string in stop:
+            for k in range(min(len(stop_string) - 1, len(buffer)), 0, -1):
+                if buffer.endswith(stop_string[:k]):
+                    keep = max(keep, k)
+                    break
+        s.held = buffer[len(buffer) - keep :] if keep else ""
+        return buffer[: len(buffer) - keep]
+
+
+def _sample(
+    logits: Any, temperature: float, top_k: int | None, top_p: float, generator: Any
+) -> Any:
+    """Draw one token per row: greedy at temperature 0, else temperature, top-k, top-p sampling."""
+    import torch
+
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    scaled = logits / temperature
+    if top_k is not None and top_k < scaled.shape[-1]:
+        kth = torch.topk(scaled, top_k, dim=-1).values[:, -1:]
+        scaled = scaled.masked_fill(scaled < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(scaled, descending=True, dim=-1)
+        probs = torch.softmax(sorted_logits, dim=-1)
+        drop = probs.cumsum(dim=-1) - probs > top_p
+        sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+        scaled = torch.full_like(scaled, float("-inf")).scatter(-1, order, sorted_logits)
+    probs = torch.softmax(scaled, dim=-1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+
+
+def _resolve_dtype(dtype: Any, device: Any) -> Any:
+    import torch
+
+    if dtype is None:
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    if isinstance(dtype, str):
+        value = getattr(torch, dtype, None)
+        if not isinstance(value, torch.dtype):
+            raise ValidationError("TransformersBackend.dtype", f"unknown dtype {dtype!r}")
+        return value
+    return dtype
+
+
+def _describe_error(exc: Exception) -> str:
+    name = type(exc).__name__
+    if "OutOfMemory" in name or "out of memory" in str(exc).lower():
+        return (
+            f"out of memory ({exc}); try fewer samples (n), fewer max_new_tokens, a smaller dtype "
+            "or a smaller model"
+        )
+    return f"{name}: {exc}"

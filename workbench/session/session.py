@@ -1,0 +1,184 @@
+"""The Session: loaded models, and the runs made with them, recorded to a store."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from workbench.backends.base import Backend, BudgetForcing, GenerationRequest, SamplingParams
+from workbench.backends.registry import create_backend
+from workbench.errors import ValidationError
+from workbench.session.run import Run, Subscriber
+from workbench.store.store import Store
+from workbench.trajectory import Constraint, Message
+
+__all__ = ["Session"]
+
+
+class Session:
+    """A kernel-side session: one loaded model at a time, runs streaming in the background.
+
+    Parameters
+    ----------
+    model
+        Model to load now (alias, folder or hub id), or an already-built :class:`Backend`;
+        ``None`` loads nothing until :meth:`load` or the first :meth:`generate`.
+    store
+        A :class:`Store`, a path, or ``None`` for the default store (``$WORKBENCH_STORE`` or
+        ``./workbench.db``); ``False`` records nothing.
+    backend
+        Backend name for ``model``: ``"transformers"`` (default), ``"openai"``, ``"vllm"``.
+    **backend_options
+        Passed to the backend (``device``, ``dtype``, ``base_url``, …).
+
+    Examples
+    --------
+    >>> s = Session("smollm2-135m")                      # doctest: +SKIP
+    >>> run = s.generate("What is 17 + 25?", n=2, thinking_prefill="<think>\\n",
+    ...                  thinking_budget=64)             # returns at once  # doctest: +SKIP
+    >>> run.wait()                                       # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model: str | Backend | None = None,
+        *,
+        store: Store | str | os.PathLike[str] | bool | None = None,
+        backend: str = "transformers",
+        checkpoint_s: float = 0.5,
+        **backend_options: Any,
+    ) -> None:
+        if store is False:
+            self.store: Store | None = None
+        elif isinstance(store, Store):
+            self.store = store
+        else:
+            self.store = Store(None if store is None or store is True else store)
+        self.checkpoint_s = checkpoint_s
+        self.runs: list[Run] = []
+        self.backend: Backend | None = None
+        if model is not None:
+            self.load(model, backend=backend, **backend_options)
+
+    def load(
+        self, model: str | Backend, *, backend: str = "transformers", **options: Any
+    ) -> Backend:
+        """Load a model (unloading the current one first); return its backend."""
+        self.unload()
+        self.backend = (
+            model if isinstance(model, Backend) else create_backend(backend, model, **options)
+        )
+        return self.backend
+
+    def unload(self) -> None:
+        """Unload the current model and free its memory; running runs are cancelled first."""
+        for run in self.runs:
+            if not run.done:
+                run.cancel()
+                run.wait(30)
+        if self.backend is not None:
+            self.backend.close()
+            self.backend = None
+
+    def generate(
+        self,
+        prompt: str | list[Message],
+        *,
+        n: int = 1,
+        max_new_tokens: int = 512,
+        temperature: float = 0.6,
+        top_p: float = 0.95,
+        top_k: int | None = None,
+        seed: int | None = None,
+        stop: tuple[str, ...] | list[str] = (),
+        logprobs: int = 0,
+        enable_thinking: bool | None = None,
+        thinking_prefill: str | None = None,
+        thinking_budget: int | None = None,
+        budget: BudgetForcing | None = None,
+        constraints: list[Constraint] | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        subscribers: list[Subscriber] | None = None,
+    ) -> Run:
+        """Start a run and return it at once; it streams on a background thread.
+
+        Parameters
+        ----------
+        prompt
+            A user message, or chat messages.
+        n, max_new_tokens, temperature, top_p, top_k, seed, stop, logprobs
+            Sampling (see :class:`~workbench.backends.SamplingParams`).
+        enable_thinking
+            Passed to chat templates that support it (Qwen3).
+        thinking_prefill
+            Start of the assistant turn, e.g. ``"<think>\\n"``.
+        thinking_budget
+            Shorthand for ``budget=BudgetForcing(max_thinking_tokens=thinking_budget)``: after that
+            many thinking tokens, ``"\\n</think>\\n\\n"`` is forced and the model answers.
+        budget
+            Full :class:`~workbench.backends.BudgetForcing` (s1-style "Wait" included).
+        constraints
+            Constraints of the instruction, recorded (and used by attention analyses).
+        tags, metadata
+            Recorded on every trajectory.
+        subscribers
+            Callables receiving every event (attached before the first token).
+        """
+        if self.backend is None:
+            raise ValidationError(
+                "Session.model", "no model loaded: Session('smollm2-135m') or .load(...)"
+            )
+        if budget is not None and thinking_budget is not None:
+            raise ValidationError(
+                "Session.generate.thinking_budget", "give thinking_budget or budget, not both"
+            )
+        if thinking_budget is not None:
+            budget = BudgetForcing(max_thinking_tokens=thinking_budget)
+        request = GenerationRequest(
+            messages=[{"role": "user", "content": prompt}]
+            if isinstance(prompt, str)
+            else list(prompt),
+            sampling=SamplingParams(
+                n=n,
+                temperature=temperature,
+                top_p=top_p,
+                top_k=top_k,
+                max_new_tokens=max_new_tokens,
+                seed=seed,
+                stop=tuple(stop),
+                logprobs=logprobs,
+            ),
+            enable_thinking=enable_thinking,
+            thinking_prefill=thinking_prefill,
+            budget=budget,
+            constraints=list(constraints or []),
+        )
+        run = Run(
+            self.backend,
+            request,
+            store=self.store,
+            checkpoint_s=self.checkpoint_s,
+            tags=tags,
+            metadata=metadata,
+            subscribers=subscribers,
+        )
+        self.runs.append(run)
+        return run.start()
+
+    def close(self) -> None:
+        """Unload the model and close the store."""
+        self.unload()
+        if self.store is not None:
+            self.store.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        model = None if self.backend is None else self.backend.model_name
+        store = None if self.store is None else str(self.store.path)
+        return f"Session(model={model!r}, store={store!r}, runs={len(self.runs)})"
