@@ -269,6 +269,8 @@ class Backend(abc.ABC):
     """A text generator. Subclasses set :attr:`name` and implement :meth:`stream`."""
 
     name: ClassVar[str] = ""
+    recipe: Any = None
+    """A :class:`~workbench.backends.models.ThinkingRecipe` applied by default, or ``None``."""
 
     @property
     @abc.abstractmethod

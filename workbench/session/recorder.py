@@ -115,7 +115,10 @@ class Recorder:
         rec.chunks.append(event.text)
         rec.length += len(event.text)
         if event.forced and event.text:
-            rec.forced_spans.append([start, rec.length])
+            if rec.forced_spans and rec.forced_spans[-1][1] == start:
+                rec.forced_spans[-1][1] = rec.length  # one span for consecutive forced tokens
+            else:
+                rec.forced_spans.append([start, rec.length])
         k = len(event.token_ids)
         if not k:
             return

@@ -100,6 +100,7 @@ class Session:
         tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
         subscribers: list[Subscriber] | None = None,
+        recipe: str = "auto",
     ) -> Run:
         """Start a run and return it at once; it streams on a background thread.
 
@@ -124,6 +125,10 @@ class Session:
             Recorded on every trajectory.
         subscribers
             Callables receiving every event (attached before the first token).
+        recipe
+            ``"auto"``: apply the model's thinking recipe when it has one (models not trained to
+            think, such as the default SmolLM2: a one-shot example and a ``<think>`` prefill; the
+            messages actually sent are recorded as the prompt). ``"none"``: send the prompt as is.
         """
         if self.backend is None:
             raise ValidationError(
@@ -135,10 +140,20 @@ class Session:
             )
         if thinking_budget is not None:
             budget = BudgetForcing(max_thinking_tokens=thinking_budget)
+        if recipe not in ("auto", "none"):
+            raise ValidationError("Session.generate.recipe", f"{recipe!r} is not 'auto' or 'none'")
+        messages = (
+            [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
+        )
+        metadata = dict(metadata or {})
+        chosen = self.backend.recipe if recipe == "auto" else None
+        if chosen is not None:
+            messages = chosen.apply(messages)
+            if thinking_prefill is None:
+                thinking_prefill = chosen.prefill
+            metadata.setdefault("recipe", chosen.name)
         request = GenerationRequest(
-            messages=[{"role": "user", "content": prompt}]
-            if isinstance(prompt, str)
-            else list(prompt),
+            messages=messages,
             sampling=SamplingParams(
                 n=n,
                 temperature=temperature,

@@ -1,0 +1,851 @@
+r"""Stream from any OpenAI-compatible chat server: vLLM, SGLang, ``transformers serve``, hosted APIs.
+
+:class:`OpenAIBackend` POSTs ``/chat/completions`` with ``"stream": true`` and turns the server-sent
+events into :class:`~workbench.backends.base.TokenEvent` and
+:class:`~workbench.backends.base.FinishEvent`. It needs only ``httpx``; the model runs elsewhere, so
+this is the way to use models that do not fit in the notebook's process.
+
+Reaching a server
+-----------------
+vLLM, one GPU::
+
+    vllm serve Qwen/Qwen3-8B --reasoning-parser qwen3 --port 8000
+
+vLLM across GPUs (tensor parallel inside a node, pipeline parallel across groups of GPUs)::
+
+    vllm serve deepseek-ai/DeepSeek-R1-Distill-Llama-70B --reasoning-parser deepseek_r1 \
+        --tensor-parallel-size 4 --pipeline-parallel-size 2
+
+Across several nodes, start a Ray cluster first (``ray start --head`` on one node,
+``ray start --address=HEAD:6379`` on the others) and run the same ``vllm serve`` command on the head
+node: vLLM places the tensor/pipeline-parallel workers on the Ray cluster. Pass
+``--max-logprobs 20`` to allow up to 20 top logprobs per token.
+
+SGLang::
+
+    python -m sglang.launch_server --model-path Qwen/Qwen3-8B --reasoning-parser qwen3 --port 8000
+
+``transformers serve`` (CPU or one GPU, no extra engine; ``pip install "transformers[serving]"``)::
+
+    transformers serve /path/to/model --host 127.0.0.1 --port 8000
+
+It serves the model named on the command line and wants that same name (the path) as ``model``; it
+ignores ``n`` and ``logprobs`` and rejects fields it does not know (``top_k``, thinking prefills).
+
+Then::
+
+    backend = OpenAIBackend("Qwen/Qwen3-8B", base_url="http://gpu-host:8000/v1")
+
+Hosted APIs work the same way with their ``base_url`` and an ``api_key`` (or ``$OPENAI_API_KEY``).
+Some reject sampling fields they do not support; remove a field with ``extra_body={"top_p": None}``
+and turn off the default logprobs request with ``request_logprobs=False``.
+
+How a sample's text is recorded
+-------------------------------
+The workbench stores one raw text per sample. Servers with a reasoning parser send the thinking
+separately (``delta.reasoning``, or ``delta.reasoning_content`` on older vLLM and on
+``transformers serve``); this backend puts it back in line, so the recorded text is
+``"<think>\n{reasoning}\n</think>\n\n{content}"``. The wrapper pieces (``"<think>\n"`` and
+``"\n</think>\n\n"``) are emitted as their own :class:`~workbench.backends.base.TokenEvent` with
+``forced=False``, ``token_ids=()`` and no logprobs: they are not model tokens, but not budget
+forcing either. Thinking that a server leaves in ``content`` (``<think>`` written inline) passes
+through untouched. Whitespace is kept as the server sends it.
+
+Token ids are never known (the OpenAI protocol sends token strings), so ``token_ids`` is always
+``()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import json
+import math
+import os
+import queue
+import socket
+import threading
+from collections.abc import Generator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from workbench.backends.base import (
+    Backend,
+    Event,
+    FinishEvent,
+    GenerationRequest,
+    RunControl,
+    TokenEvent,
+)
+from workbench.errors import ValidationError
+
+__all__ = ["THINK_CLOSE", "THINK_OPEN", "OpenAIBackend", "truncated_entropy"]
+
+THINK_OPEN = "<think>\n"
+"""Emitted before the first reasoning delta of a sample."""
+
+THINK_CLOSE = "\n</think>\n\n"
+"""Emitted once when a sample's answer starts after its reasoning."""
+
+_POLL_S = 0.1
+"""How often the consumer looks at ``cancel`` while the server sends nothing."""
+
+_MAX_BACKOFF_S = 10.0
+_START_HINT = "start one with `vllm serve MODEL` or `transformers serve MODEL`"
+
+
+def truncated_entropy(top_logprobs: Sequence[float]) -> float:
+    """Estimate a token distribution's entropy from its top-k logprobs (in nats).
+
+    The distribution is taken as the top-k outcomes plus one outcome holding the remaining mass
+    ``1 - sum(p_i)``. Merging outcomes can only lower entropy, so this is a lower bound on the true
+    entropy, and it tends to it as k grows; it is *truncated*, not exact. (Renormalising over the
+    top-k instead would give ``0`` for every token at k = 1.)
+
+    Parameters
+    ----------
+    top_logprobs
+        Natural-log probabilities of the top alternatives (any order).
+
+    Returns
+    -------
+    float
+        ``-sum(p_i log p_i) - r log r`` with ``r`` the mass outside the top-k (``0`` if none).
+
+    Examples
+    --------
+    >>> round(truncated_entropy([math.log(0.5), math.log(0.5)]), 4)
+    0.6931
+    >>> round(truncated_entropy([math.log(0.5)]), 4)  # the other half counts as one outcome
+    0.6931
+    """
+    h = 0.0
+    total = 0.0
+    for lp in top_logprobs:
+        p = math.exp(lp)
+        if p > 0.0:
+            h -= p * lp
+            total += p
+    rest = 1.0 - total
+    if rest > 1e-12:
+        h -= rest * math.log(rest)
+    return max(h, 0.0)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """How one HTTP attempt ended."""
+
+    kind: str  # "done", "cancelled" or "failed"
+    message: str = ""
+    retryable: bool = False
+    status: int | None = None
+    retry_after: float | None = None
+
+
+@dataclass(slots=True)
+class _Sample:
+    """Per-sample bookkeeping while a stream is parsed."""
+
+    started: bool = False  # an event of this sample was yielded (its prefill is out)
+    seen: bool = False  # the server sent a choice for this sample
+    in_think: bool = False  # inside a <think> block (opened by the wrapper or by the prefill)
+    reasoning_seen: bool = False  # the server sent reasoning deltas for this sample
+    finished: bool = False
+
+
+class _Reader(threading.Thread):
+    """Run one streaming request in a thread and queue what arrives.
+
+    Items are ``("line", str)`` for each SSE line, then exactly one terminal item: ``("eof", None)``,
+    ``("http", (status, body, retry_after))`` for an HTTP error, or ``("exc", exception)``. After
+    :meth:`halt` nothing more is queued.
+    """
+
+    def __init__(
+        self, client: httpx.Client, url: str, payload: dict[str, Any], headers: dict[str, str]
+    ) -> None:
+        super().__init__(name="workbench-openai-stream", daemon=True)
+        self.items: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._client = client
+        self._url = url
+        self._payload = payload
+        self._headers = headers
+        self._halted = threading.Event()
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+
+    def run(self) -> None:
+        """Send the request and queue the response's lines."""
+        try:
+            with self._client.stream(
+                "POST", self._url, json=self._payload, headers=self._headers
+            ) as response:
+                try:
+                    self._remember_socket(response)
+                    if self._halted.is_set():
+                        return
+                    if response.status_code >= 400:
+                        body = response.read().decode("utf-8", errors="replace")
+                        retry_after = _parse_retry_after(response.headers.get("retry-after"))
+                        self.items.put(("http", (response.status_code, body, retry_after)))
+                        return
+                    for line in response.iter_lines():
+                        if self._halted.is_set():
+                            return
+                        self.items.put(("line", line))
+                finally:
+                    with self._lock:
+                        self._sock = None
+            self.items.put(("eof", None))
+        except Exception as exc:  # reported to the consumer, which decides what to do
+            if not self._halted.is_set():
+                self.items.put(("exc", exc))
+
+    def _remember_socket(self, response: httpx.Response) -> None:
+        stream = response.extensions.get("network_stream")
+        sock = None
+        if stream is not None and hasattr(stream, "get_extra_info"):
+            with contextlib.suppress(Exception):
+                sock = stream.get_extra_info("socket")
+        with self._lock:
+            self._sock = sock if isinstance(sock, socket.socket) else None
+            if self._halted.is_set():
+                self._shutdown_locked()
+
+    def _shutdown_locked(self) -> None:
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
+
+    def halt(self, *, abort: bool) -> None:
+        """Stop queueing; with ``abort``, also cut the connection so the server stops generating.
+
+        Shutting the socket down wakes a read blocked in the reader thread at once (closing it from
+        another thread would not) and sends the server a FIN, which vLLM, SGLang and
+        ``transformers serve`` take as "client gone" and abort the request.
+        """
+        self._halted.set()
+        if abort:
+            with self._lock:
+                self._shutdown_locked()
+
+
+class OpenAIBackend(Backend):
+    """Generate with a model behind an OpenAI-compatible ``/chat/completions`` endpoint.
+
+    Parameters
+    ----------
+    model
+        The model name the server knows (for ``transformers serve``: the path it was started with).
+    base_url
+        The API root, ending in ``/v1``.
+    api_key
+        Sent as ``Authorization: Bearer ...``; ``None`` falls back to ``$OPENAI_API_KEY``, and
+        no header is sent when neither is set (local servers need none).
+    timeout
+        Seconds allowed to connect, and between two pieces of data from the server (so a slow
+        first token of a long prompt needs a larger value).
+    max_retries
+        Extra attempts after a failure that happened before any event was yielded (connection
+        refused, timeouts, HTTP 408/409/429/5xx, malformed JSON, a broken connection). Other 4xx
+        answers (unknown model, bad field) are not retried: they would fail the same way.
+    extra_body
+        Fields merged into each request body, e.g. ``{"repetition_penalty": 1.1}`` or
+        ``{"chat_template_kwargs": {...}}`` (dicts are merged one level deep). A ``None`` value
+        removes the field, e.g. ``{"top_p": None}`` for APIs that reject it.
+    request_logprobs
+        Ask for the sampled tokens' logprobs (``"logprobs": true``) even when
+        ``SamplingParams.logprobs == 0``. Servers that do not return them are fine; if a server
+        rejects the field (some hosted reasoning APIs) the request is sent again without it. Top
+        alternatives (``SamplingParams.logprobs > 0``) are always requested.
+    retry_backoff
+        Seconds before the first retry; doubled for each further one (at most 10 s). A server's
+        ``Retry-After`` header takes precedence.
+
+    Notes
+    -----
+    Connections are proxied as ``httpx`` does by default (``$HTTPS_PROXY``...), except loopback
+    URLs, which always go direct.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str = "http://127.0.0.1:8000/v1",
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 2,
+        extra_body: dict[str, Any] | None = None,
+        request_logprobs: bool = True,
+        retry_backoff: float = 0.5,
+    ) -> None:
+        o = "OpenAIBackend"
+        if not isinstance(model, str) or not model:
+            raise ValidationError(f"{o}.model", "give the model name the server knows")
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise ValidationError(
+                f"{o}.base_url",
+                f"must be an http(s) URL such as http://host:8000/v1, got {base_url!r}",
+            )
+        if not isinstance(timeout, int | float) or timeout <= 0:
+            raise ValidationError(f"{o}.timeout", f"must be > 0 seconds, got {timeout!r}")
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise ValidationError(f"{o}.max_retries", f"must be >= 0, got {max_retries!r}")
+        if extra_body is not None and not isinstance(extra_body, dict):
+            raise ValidationError(f"{o}.extra_body", "must be a dict of request fields")
+        if not isinstance(retry_backoff, int | float) or retry_backoff < 0:
+            raise ValidationError(f"{o}.retry_backoff", f"must be >= 0, got {retry_backoff!r}")
+        self.model = model
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY") or None
+        self.timeout = float(timeout)
+        self.max_retries = max_retries
+        self.extra_body = dict(extra_body or {})
+        self.request_logprobs = request_logprobs
+        self.retry_backoff = float(retry_backoff)
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        """The model string given to the constructor."""
+        return self.model
+
+    @property
+    def url(self) -> str:
+        """The chat completions endpoint."""
+        return f"{self.base_url}/chat/completions"
+
+    def close(self) -> None:
+        """Close the connection pool (a later :meth:`stream` opens a new one)."""
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def _get_client(self) -> httpx.Client:
+        with self._client_lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=httpx.Timeout(self.timeout),
+                    trust_env=not _is_loopback(self.base_url),
+                )
+            return self._client
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "text/event-stream"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return headers
+
+    def build_payload(self, request: GenerationRequest) -> dict[str, Any]:
+        """Return the JSON body sent for ``request`` (useful to check what a server will get).
+
+        Parameters
+        ----------
+        request
+            The generation request.
+
+        Returns
+        -------
+        dict
+            The ``/chat/completions`` body, with :attr:`extra_body` merged in.
+        """
+        s = request.sampling
+        messages: list[dict[str, Any]] = [dict(m) for m in request.messages]
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
+            "max_tokens": s.max_new_tokens,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "n": s.n,
+        }
+        if s.seed is not None:
+            payload["seed"] = s.seed
+        if s.stop:
+            payload["stop"] = list(s.stop)
+        if s.logprobs > 0:
+            payload["logprobs"] = True
+            payload["top_logprobs"] = s.logprobs
+        elif self.request_logprobs:
+            payload["logprobs"] = True
+        if s.top_k is not None:
+            payload["top_k"] = s.top_k  # not OpenAI's schema; vLLM and SGLang accept it
+        if request.enable_thinking is not None:
+            payload["chat_template_kwargs"] = {"enable_thinking": request.enable_thinking}
+        if request.thinking_prefill:
+            messages.append({"role": "assistant", "content": request.thinking_prefill})
+            payload["continue_final_message"] = True
+            payload["add_generation_prompt"] = False
+        for key, value in self.extra_body.items():
+            if value is None:
+                payload.pop(key, None)
+            elif isinstance(value, dict) and isinstance(payload.get(key), dict):
+                payload[key] = {**payload[key], **value}
+            else:
+                payload[key] = value
+        return payload
+
+    def stream(
+        self,
+        request: GenerationRequest,
+        *,
+        cancel: threading.Event,
+        control: RunControl | None = None,
+    ) -> Iterator[Event]:
+        r"""Stream the server's answer, one event per delta; never raises for server problems.
+
+        Parameters
+        ----------
+        request
+            The prompt and sampling parameters. ``thinking_prefill`` is sent the way vLLM and
+            SGLang continue an assistant turn: the prefill becomes a final assistant message, with
+            ``"continue_final_message": true, "add_generation_prompt": false``. The prefill text
+            itself is yielded first for each sample as a ``forced=True`` event, so the recorded
+            text starts with it. Servers without that extension (``transformers serve``, hosted
+            APIs) reject the request, which ends every sample with ``"error"`` and says so.
+            ``budget`` is not applied: a remote server cannot be steered mid-generation.
+        cancel
+            Checked at least every 0.1 s, also while the server sends nothing: the request runs in
+            a helper thread that queues the incoming lines, and the consumer waits on that queue
+            with a 0.1 s timeout. On cancel the connection is shut down (the server sees the
+            client leave and aborts the generation) and open samples finish with ``"cancelled"``.
+        control
+            Ignored: text cannot be forced into a remote server's running generation.
+
+        Yields
+        ------
+        TokenEvent or FinishEvent
+            Token events carry ``logprobs`` when the server returns them, and ``top_logprobs``
+            and :func:`truncated_entropy` estimates when ``sampling.logprobs > 0``. Every sample
+            ends with exactly one finish event: ``"stop"`` (also when the server gives no reason),
+            ``"length"``, ``"cancelled"``, or ``"error"`` with a readable ``error`` (HTTP errors
+            carry the server's message; any other finish reason, such as ``"abort"``, is reported
+            as an error naming it).
+        """
+        n = request.sampling.n
+        samples = [_Sample() for _ in range(n)]
+        want_top = request.sampling.logprobs > 0
+        prefill = request.thinking_prefill or ""
+        if prefill:
+            opened, closed = prefill.rfind("<think>"), prefill.rfind("</think>")
+            for st in samples:
+                st.in_think = opened > closed
+        payload = self.build_payload(request)
+        emitted = [False]  # any event yielded: from then on, no retry
+        attempt = 0
+        while True:
+            reader = _Reader(self._get_client(), self.url, payload, self._headers())
+            outcome: _Outcome | None = None
+            reader.start()
+            try:
+                outcome = yield from self._attempt(
+                    reader, samples, cancel, prefill, want_top, emitted
+                )
+            finally:
+                reader.halt(abort=outcome is None or outcome.kind != "done")
+            if outcome.kind == "done":
+                for i, st in enumerate(samples):
+                    if st.finished:
+                        continue
+                    if st.seen:
+                        yield from self._finish(i, samples, prefill, "stop")
+                    else:
+                        msg = (
+                            f"the server sent no output for sample {i}: it may not support n > 1 "
+                            "(transformers serve ignores n); ask for n=1 several times instead, "
+                            "or use vLLM or SGLang"
+                            if n > 1
+                            else "the server's stream ended without any output"
+                        )
+                        yield from self._finish(i, samples, prefill, "error", msg)
+                return
+            if outcome.kind == "cancelled":
+                yield from self._finish_open(samples, prefill, "cancelled")
+                return
+            if (
+                not emitted[0]
+                and outcome.status in (400, 422)
+                and "logprobs" in outcome.message.lower()
+                and payload.get("logprobs")
+                and request.sampling.logprobs == 0
+            ):
+                payload = {
+                    k: v for k, v in payload.items() if k not in ("logprobs", "top_logprobs")
+                }
+                continue  # the server rejects logprobs: ask again without them
+            if not emitted[0] and outcome.retryable and attempt < self.max_retries:
+                if outcome.retry_after is not None:
+                    delay = min(outcome.retry_after, _MAX_BACKOFF_S)
+                else:
+                    delay = min(self.retry_backoff * 2**attempt, _MAX_BACKOFF_S)
+                attempt += 1
+                if cancel.wait(delay):
+                    yield from self._finish_open(samples, prefill, "cancelled")
+                    return
+                continue
+            message = outcome.message
+            if attempt:
+                message += f" (after {attempt + 1} attempts)"
+            yield from self._finish_open(samples, prefill, "error", message)
+            return
+
+    # ----- one attempt -----
+
+    def _attempt(
+        self,
+        reader: _Reader,
+        samples: list[_Sample],
+        cancel: threading.Event,
+        prefill: str,
+        want_top: bool,
+        emitted: list[bool],
+    ) -> Generator[Event, None, _Outcome]:
+        data_lines: list[str] = []
+        while True:
+            if cancel.is_set():
+                return _Outcome("cancelled")
+            try:
+                kind, value = reader.items.get(timeout=_POLL_S)
+            except queue.Empty:
+                if not reader.is_alive() and reader.items.empty():
+                    return _Outcome(
+                        "failed", f"the request to {self.url} ended without a response", True
+                    )
+                continue
+            if kind == "exc":
+                return self._exception_outcome(value)
+            if kind == "http":
+                return self._http_outcome(*value, prefill=prefill)
+            if kind == "line":
+                line: str = value
+                if line:
+                    if line.startswith("data:"):
+                        data_lines.append(line[5:].removeprefix(" "))
+                    continue  # comments (":"), "event:", "id:", "retry:" carry nothing we need
+            if not data_lines:
+                if kind == "eof":
+                    return _Outcome("done")
+                continue
+            data = "\n".join(data_lines)
+            data_lines = []
+            if data.strip() == "[DONE]":
+                return _Outcome("done")
+            try:
+                chunk = json.loads(data)
+            except ValueError:
+                chunk = None
+            if not isinstance(chunk, dict):
+                return _Outcome(
+                    "failed",
+                    f"the server at {self.base_url} sent malformed JSON in its stream: "
+                    f"{data[:300]!r}",
+                    retryable=True,
+                )
+            if "error" in chunk:
+                return _Outcome(
+                    "failed",
+                    f"the server at {self.base_url} reported an error mid-stream: "
+                    f"{_error_text(chunk)}",
+                    retryable=True,
+                )
+            for event in self._chunk_events(chunk, samples, prefill, want_top):
+                emitted[0] = True
+                yield event
+            if all(st.finished for st in samples):
+                return _Outcome("done")
+            if kind == "eof":
+                return _Outcome("done")
+
+    def _chunk_events(
+        self, chunk: dict[str, Any], samples: list[_Sample], prefill: str, want_top: bool
+    ) -> Iterator[Event]:
+        choices = chunk.get("choices")
+        if not isinstance(choices, list):
+            return
+        for choice in choices:
+            if not isinstance(choice, dict):
+                continue
+            index = choice.get("index", 0)
+            if not isinstance(index, int) or not 0 <= index < len(samples):
+                continue
+            st = samples[index]
+            if st.finished:
+                continue
+            st.seen = True
+            delta = choice.get("delta")
+            delta = delta if isinstance(delta, dict) else {}
+            reasoning = delta.get("reasoning")
+            if not isinstance(reasoning, str) or not reasoning:
+                reasoning = delta.get("reasoning_content")
+            content = delta.get("content")
+            pieces: list[str] = []
+            wrappers: set[int] = set()
+            if isinstance(reasoning, str) and reasoning:
+                if not st.in_think:
+                    wrappers.add(len(pieces))
+                    pieces.append(THINK_OPEN)
+                    st.in_think = True
+                st.reasoning_seen = True
+                pieces.append(reasoning)
+            if isinstance(content, str) and content:
+                if st.in_think and st.reasoning_seen:
+                    wrappers.add(len(pieces))
+                    pieces.append(THINK_CLOSE)
+                st.in_think = False
+                pieces.append(content)
+            parsed = _parse_logprobs(choice.get("logprobs"), want_top)
+            last_model_piece = max(
+                (k for k in range(len(pieces)) if k not in wrappers), default=None
+            )
+            if parsed is not None and last_model_piece is None:
+                last_model_piece = len(pieces)
+                pieces.append("")  # logprobs of tokens that carry no text (e.g. a </think> token)
+            for k, text in enumerate(pieces):
+                if k == last_model_piece and parsed is not None:
+                    logprobs, top, entropies = parsed
+                    event = TokenEvent(
+                        sample=index,
+                        text=text,
+                        logprobs=logprobs,
+                        top_logprobs=top,
+                        entropies=entropies,
+                    )
+                else:
+                    event = TokenEvent(sample=index, text=text)
+                yield from self._emit(index, samples, prefill, event)
+            reason = choice.get("finish_reason")
+            if reason is not None:
+                if reason in ("stop", "length"):
+                    yield from self._finish(index, samples, prefill, reason)
+                else:
+                    yield from self._finish(
+                        index,
+                        samples,
+                        prefill,
+                        "error",
+                        f"the server ended sample {index} with finish_reason {reason!r}",
+                    )
+
+    # ----- events -----
+
+    @staticmethod
+    def _emit(index: int, samples: list[_Sample], prefill: str, event: Event) -> Iterator[Event]:
+        st = samples[index]
+        if not st.started:
+            st.started = True
+            if prefill:
+                yield TokenEvent(sample=index, text=prefill, forced=True)
+        if isinstance(event, FinishEvent):
+            st.finished = True
+        yield event
+
+    def _finish(
+        self,
+        index: int,
+        samples: list[_Sample],
+        prefill: str,
+        reason: str,
+        error: str | None = None,
+    ) -> Iterator[Event]:
+        yield from self._emit(
+            index, samples, prefill, FinishEvent(sample=index, finish_reason=reason, error=error)
+        )
+
+    def _finish_open(
+        self, samples: list[_Sample], prefill: str, reason: str, error: str | None = None
+    ) -> Iterator[Event]:
+        for i, st in enumerate(samples):
+            if not st.finished:
+                yield from self._finish(i, samples, prefill, reason, error)
+
+    # ----- failures -----
+
+    def _exception_outcome(self, exc: BaseException) -> _Outcome:
+        base = self.base_url
+        if isinstance(exc, httpx.ConnectTimeout):
+            return _Outcome(
+                "failed",
+                f"timed out after {self.timeout:g} s connecting to {base}: is the server running "
+                f"and reachable? {_START_HINT}",
+                retryable=True,
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return _Outcome(
+                "failed",
+                f"cannot connect to {base}: is the server running? {_START_HINT} ({exc})",
+                retryable=True,
+            )
+        if isinstance(exc, httpx.ReadTimeout):
+            return _Outcome(
+                "failed",
+                f"the server at {base} sent nothing for {self.timeout:g} s: check its log, or "
+                "allow slow models more time with OpenAIBackend(..., timeout=SECONDS)",
+                retryable=True,
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return _Outcome(
+                "failed", f"timed out talking to {base} ({type(exc).__name__}: {exc})", True
+            )
+        if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+            return _Outcome("failed", f"invalid base_url {base!r}: {exc}")
+        if isinstance(exc, httpx.TransportError):
+            return _Outcome(
+                "failed",
+                f"the connection to {base} broke ({type(exc).__name__}: {exc}); check the "
+                "server's log",
+                retryable=True,
+            )
+        return _Outcome(
+            "failed", f"unexpected error talking to {base}: {type(exc).__name__}: {exc}"
+        )
+
+    def _http_outcome(
+        self,
+        status: int,
+        body: str,
+        retry_after: float | None,
+        *,
+        prefill: str,
+    ) -> _Outcome:
+        detail = _error_text(body)
+        message = f"HTTP {status} from {self.url}: {detail}"
+        low = detail.lower()
+        if status in (401, 403):
+            message += " (check the API key: OpenAIBackend(api_key=...) or $OPENAI_API_KEY)"
+        elif status == 404:
+            served = self._served_models()
+            if served is None:
+                message += f" (is {self.base_url} the API root? it usually ends with /v1)"
+            elif self.model not in served:
+                listed = ", ".join(served[:10]) or "none"
+                message += f" (model {self.model!r} is not served here; the server has: {listed})"
+        elif prefill and ("continue_final_message" in low or "add_generation_prompt" in low):
+            message += (
+                " (thinking_prefill needs a server that continues the assistant turn, such as "
+                "vLLM or SGLang; leave thinking_prefill unset for this server)"
+            )
+        elif "top_k" in low:
+            message += " (this server does not accept top_k: leave SamplingParams.top_k=None)"
+        retryable = status >= 500 or status in (408, 409, 429)
+        return _Outcome("failed", message, retryable, status=status, retry_after=retry_after)
+
+    def _served_models(self) -> list[str] | None:
+        """Return the model ids from ``GET /models`` (``None`` when that fails)."""
+        try:
+            response = self._get_client().get(
+                f"{self.base_url}/models", headers=self._headers(), timeout=min(self.timeout, 5.0)
+            )
+            if response.status_code != 200:
+                return None
+            data = response.json().get("data", [])
+            return [str(m["id"]) for m in data if isinstance(m, dict) and "id" in m]
+        except Exception:  # only a hint: any failure means "unknown"
+            return None
+
+
+# ----- helpers -----
+
+
+def _parse_logprobs(
+    obj: Any, want_top: bool
+) -> tuple[tuple[float, ...], tuple[dict[str, float], ...] | None, tuple[float, ...] | None] | None:
+    """Read ``choice.logprobs.content``: per-token logprobs, top alternatives and entropies."""
+    if not isinstance(obj, dict):
+        return None
+    content = obj.get("content")
+    if not isinstance(content, list) or not content:
+        return None
+    logprobs: list[float] = []
+    tops: list[dict[str, float]] = []
+    entropies: list[float] = []
+    complete_tops = want_top
+    for entry in content:
+        sampled = _number(entry.get("logprob")) if isinstance(entry, dict) else None
+        if sampled is None:
+            return None
+        logprobs.append(sampled)
+        if not want_top:
+            continue
+        top: dict[str, float] = {}
+        values: list[float] = []
+        alternatives = entry.get("top_logprobs")
+        for alt in alternatives if isinstance(alternatives, list) else []:
+            if isinstance(alt, dict) and isinstance(alt.get("token"), str):
+                value = _number(alt.get("logprob"))
+                if value is not None:
+                    top.setdefault(alt["token"], value)
+                    values.append(value)
+        tops.append(top)
+        if values:
+            entropies.append(truncated_entropy(values))
+        else:
+            complete_tops = False
+    return (
+        tuple(logprobs),
+        tuple(tops) if want_top else None,
+        tuple(entropies) if complete_tops else None,
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _error_text(body: Any) -> str:
+    """Pull a readable message out of an error body (OpenAI, vLLM, FastAPI or plain text)."""
+    data = body
+    if isinstance(body, str):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            text = body.strip()
+            return text[:500] if text else "(empty response body)"
+    if isinstance(data, dict):
+        for key in ("error", "message", "detail"):
+            if key not in data:
+                continue
+            value = data[key]
+            if isinstance(value, dict):
+                return _error_text(value)
+            if isinstance(value, list):  # FastAPI validation errors
+                parts = [
+                    str(v.get("msg", v)) + (f" at {v['loc']}" if "loc" in v else "")
+                    if isinstance(v, dict)
+                    else str(v)
+                    for v in value
+                ]
+                return "; ".join(parts)[:500]
+            return str(value)[:500]
+    return json.dumps(data)[:500]
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
