@@ -285,9 +285,8 @@ class TransformersBackend(Backend):
                 top_lp = None
                 if top is not None:
                     values, ids = top.values[s.index].tolist(), top.indices[s.index].tolist()
-                    top_lp = (
-                        {self.tokenizer.decode([t]): v for t, v in zip(ids, values, strict=True)},
-                    )
+                    names = self.tokenizer.convert_ids_to_tokens(ids)  # unique, unlike decode()
+                    top_lp = ({str(t): float(v) for t, v in zip(names, values, strict=True)},)
                 yield TokenEvent(
                     sample=s.index,
                     text=event,
