@@ -8,9 +8,10 @@ store or widgets: the session records and fans out what they yield.
 from __future__ import annotations
 
 import abc
+import math
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -26,6 +27,7 @@ __all__ = [
     "RunControl",
     "SamplingParams",
     "TokenEvent",
+    "truncated_entropy",
 ]
 
 
@@ -49,6 +51,8 @@ class SamplingParams:
         Strings that end a sample (not included in the output).
     logprobs
         Number of top alternatives to return per token (``0``: only the sampled token's).
+    ignore_eos
+        Keep generating past end-of-sequence tokens until ``max_new_tokens`` (for benchmarks).
     """
 
     n: int = 1
@@ -59,6 +63,7 @@ class SamplingParams:
     seed: int | None = None
     stop: tuple[str, ...] = ()
     logprobs: int = 0
+    ignore_eos: bool = False
 
     def __post_init__(self) -> None:
         o = "SamplingParams"
@@ -92,6 +97,7 @@ class SamplingParams:
             "seed": self.seed,
             "stop": list(self.stop),
             "logprobs": self.logprobs,
+            "ignore_eos": self.ignore_eos,
         }
 
 
@@ -294,3 +300,41 @@ class Backend(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
         """Free what the backend holds (models, connections)."""
+
+
+def truncated_entropy(top_logprobs: Sequence[float]) -> float:
+    """Estimate a token distribution's entropy from its top-k logprobs (in nats).
+
+    The distribution is taken as the top-k outcomes plus one outcome holding the remaining mass
+    ``1 - sum(p_i)``. Merging outcomes can only lower entropy, so this is a lower bound on the true
+    entropy, and it tends to it as k grows; it is *truncated*, not exact. (Renormalising over the
+    top-k instead would give ``0`` for every token at k = 1.)
+
+    Parameters
+    ----------
+    top_logprobs
+        Natural-log probabilities of the top alternatives (any order).
+
+    Returns
+    -------
+    float
+        ``-sum(p_i log p_i) - r log r`` with ``r`` the mass outside the top-k (``0`` if none).
+
+    Examples
+    --------
+    >>> round(truncated_entropy([math.log(0.5), math.log(0.5)]), 4)
+    0.6931
+    >>> round(truncated_entropy([math.log(0.5)]), 4)  # the other half counts as one outcome
+    0.6931
+    """
+    h = 0.0
+    total = 0.0
+    for lp in top_logprobs:
+        p = math.exp(lp)
+        if p > 0.0:
+            h -= p * lp
+            total += p
+    rest = 1.0 - total
+    if rest > 1e-12:
+        h -= rest * math.log(rest)
+    return max(h, 0.0)

@@ -97,10 +97,12 @@ class TransformersBackend(Backend):
 
     Examples
     --------
-    >>> backend = TransformersBackend("smollm2-135m")  # doctest: +SKIP
-    >>> req = GenerationRequest(messages="What is 17 + 25?", thinking_prefill="<think>\\n")
-    >>> for event in backend.stream(req, cancel=threading.Event()):  # doctest: +SKIP
-    ...     print(getattr(event, "text", event), end="")
+    ::
+
+        backend = TransformersBackend("smollm2-135m")
+        req = GenerationRequest(messages="What is 17 + 25?", thinking_prefill="<think>\n")
+        for event in backend.stream(req, cancel=threading.Event()):
+            print(getattr(event, "text", event), end="")
     """
 
     name = "transformers"
@@ -274,7 +276,7 @@ class TransformersBackend(Backend):
                     continue
                 token, forced = self._next_token(s, int(sampled[s.index]), request, control)
                 fed.append(token)
-                if not forced and token in self.eos_ids:  # the end: not part of the text
+                if not forced and token in self.eos_ids and not sampling.ignore_eos:
                     s.done = True
                     if s.held:
                         yield TokenEvent(sample=s.index, text=s.held)

@@ -2,8 +2,9 @@ r"""Stream from any OpenAI-compatible chat server: vLLM, SGLang, ``transformers 
 
 :class:`OpenAIBackend` POSTs ``/chat/completions`` with ``"stream": true`` and turns the server-sent
 events into :class:`~workbench.backends.base.TokenEvent` and
-:class:`~workbench.backends.base.FinishEvent`. It needs only ``httpx``; the model runs elsewhere, so
-this is the way to use models that do not fit in the notebook's process.
+:class:`~workbench.backends.base.FinishEvent`. It needs only ``httpx`` (imported when a backend is
+made, so this module imports without it); the model runs elsewhere, so this is the way to use models
+that do not fit in the notebook's process.
 
 Reaching a server
 -----------------
@@ -58,19 +59,17 @@ Token ids are never known (the OpenAI protocol sends token strings), so ``token_
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import ipaddress
 import json
-import math
 import os
 import queue
 import socket
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from workbench.backends.base import (
     Backend,
@@ -79,8 +78,12 @@ from workbench.backends.base import (
     GenerationRequest,
     RunControl,
     TokenEvent,
+    truncated_entropy,
 )
-from workbench.errors import ValidationError
+from workbench.errors import ValidationError, WorkbenchError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["THINK_CLOSE", "THINK_OPEN", "OpenAIBackend", "truncated_entropy"]
 
@@ -95,44 +98,6 @@ _POLL_S = 0.1
 
 _MAX_BACKOFF_S = 10.0
 _START_HINT = "start one with `vllm serve MODEL` or `transformers serve MODEL`"
-
-
-def truncated_entropy(top_logprobs: Sequence[float]) -> float:
-    """Estimate a token distribution's entropy from its top-k logprobs (in nats).
-
-    The distribution is taken as the top-k outcomes plus one outcome holding the remaining mass
-    ``1 - sum(p_i)``. Merging outcomes can only lower entropy, so this is a lower bound on the true
-    entropy, and it tends to it as k grows; it is *truncated*, not exact. (Renormalising over the
-    top-k instead would give ``0`` for every token at k = 1.)
-
-    Parameters
-    ----------
-    top_logprobs
-        Natural-log probabilities of the top alternatives (any order).
-
-    Returns
-    -------
-    float
-        ``-sum(p_i log p_i) - r log r`` with ``r`` the mass outside the top-k (``0`` if none).
-
-    Examples
-    --------
-    >>> round(truncated_entropy([math.log(0.5), math.log(0.5)]), 4)
-    0.6931
-    >>> round(truncated_entropy([math.log(0.5)]), 4)  # the other half counts as one outcome
-    0.6931
-    """
-    h = 0.0
-    total = 0.0
-    for lp in top_logprobs:
-        p = math.exp(lp)
-        if p > 0.0:
-            h -= p * lp
-            total += p
-    rest = 1.0 - total
-    if rest > 1e-12:
-        h -= rest * math.log(rest)
-    return max(h, 0.0)
 
 
 @dataclass(slots=True)
@@ -287,6 +252,8 @@ class OpenAIBackend(Backend):
         retry_backoff: float = 0.5,
     ) -> None:
         o = "OpenAIBackend"
+        if importlib.util.find_spec("httpx") is None:
+            raise WorkbenchError("OpenAIBackend needs httpx: pip install httpx")
         if not isinstance(model, str) or not model:
             raise ValidationError(f"{o}.model", "give the model name the server knows")
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
@@ -331,6 +298,8 @@ class OpenAIBackend(Backend):
                 self._client = None
 
     def _get_client(self) -> httpx.Client:
+        import httpx
+
         with self._client_lock:
             if self._client is None:
                 self._client = httpx.Client(
@@ -411,9 +380,11 @@ class OpenAIBackend(Backend):
             SGLang continue an assistant turn: the prefill becomes a final assistant message, with
             ``"continue_final_message": true, "add_generation_prompt": false``. The prefill text
             itself is yielded first for each sample as a ``forced=True`` event, so the recorded
-            text starts with it. Servers without that extension (``transformers serve``, hosted
-            APIs) reject the request, which ends every sample with ``"error"`` and says so.
-            ``budget`` is not applied: a remote server cannot be steered mid-generation.
+            text starts with it. Servers without that extension either reject the request
+            (``transformers serve``: every sample then ends with ``"error"``, saying so) or may
+            ignore the two fields and answer in a new turn, which this backend cannot detect: use
+            a prefill only with vLLM or SGLang. ``budget`` is not applied: a remote server cannot
+            be steered mid-generation.
         cancel
             Checked at least every 0.1 s, also while the server sends nothing: the request runs in
             a helper thread that queues the incoming lines, and the consumer waits on that queue
@@ -671,6 +642,8 @@ class OpenAIBackend(Backend):
     # ----- failures -----
 
     def _exception_outcome(self, exc: BaseException) -> _Outcome:
+        import httpx
+
         base = self.base_url
         if isinstance(exc, httpx.ConnectTimeout):
             return _Outcome(
@@ -743,7 +716,7 @@ class OpenAIBackend(Backend):
         """Return the model ids from ``GET /models`` (``None`` when that fails)."""
         try:
             response = self._get_client().get(
-                f"{self.base_url}/models", headers=self._headers(), timeout=min(self.timeout, 5.0)
+                f"{self.base_url}/models", headers=self._headers(), timeout=min(self.timeout, 2.0)
             )
             if response.status_code != 200:
                 return None

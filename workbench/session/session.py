@@ -33,10 +33,11 @@ class Session:
 
     Examples
     --------
-    >>> s = Session("smollm2-135m")                      # doctest: +SKIP
-    >>> run = s.generate("What is 17 + 25?", n=2, thinking_prefill="<think>\\n",
-    ...                  thinking_budget=64)             # returns at once  # doctest: +SKIP
-    >>> run.wait()                                       # doctest: +SKIP
+    ::
+
+        s = Session("smollm2-135m")
+        run = s.generate("What is 17 + 25?", n=2, thinking_budget=64)  # returns at once
+        run.wait()                                                      # the trajectories
     """
 
     def __init__(

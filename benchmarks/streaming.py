@@ -1,0 +1,126 @@
+"""Streaming overhead of the session: tokens/s through a Session vs the bare backend.
+
+What is measured
+----------------
+The default model (``smollm2-135m``, transformers backend, CPU unless a GPU is present) generates
+``--tokens`` (default 256) new tokens greedily from the same prompt, with end-of-sequence ignored so
+that both ways produce exactly the same tokens (checked):
+
+* ``bare_tok_s``: iterating :meth:`TransformersBackend.stream` directly;
+* ``session_tok_s``: the same request as a session :class:`Run` (what :meth:`Session.generate`
+  starts: background thread, recorder checkpointing to a temporary SQLite store) with one
+  subscriber attached (a counter, as a widget would be), timed from the start to the end of
+  :meth:`Run.wait`;
+* ``ratio``: the median over repeats of ``session / bare`` measured back to back (target >= 0.95;
+  pairing cancels most of the drift of a shared 2-core machine).
+
+Each way runs ``--repeats`` times, interleaved, after one warm-up; the medians are reported.
+``python benchmarks/streaming.py --json`` prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+PROMPT = "Write a long story about a lighthouse keeper who counts the waves every night."
+
+
+def bare(backend: Any, request: Any) -> tuple[float, list[int]]:
+    from workbench.backends import TokenEvent
+
+    ids: list[int] = []
+    start = time.perf_counter()
+    for event in backend.stream(request, cancel=threading.Event()):
+        if isinstance(event, TokenEvent):
+            ids.extend(event.token_ids)
+    return len(ids) / (time.perf_counter() - start), ids
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--model", default="smollm2-135m")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from workbench.backends import GenerationRequest, SamplingParams
+    from workbench.backends.hf import TransformersBackend
+    from workbench.session import Session
+
+    backend = TransformersBackend(args.model)
+    request = GenerationRequest(
+        messages=[{"role": "user", "content": PROMPT}],
+        sampling=SamplingParams(temperature=0, max_new_tokens=args.tokens, ignore_eos=True),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        session = Session(backend, store=Path(tmp) / "bench.db")
+        bare(backend, request)  # warm-up
+        bare_rates, session_rates = [], []
+        reference: list[int] | None = None
+        for _ in range(args.repeats):
+            rate, ids = bare(backend, request)
+            bare_rates.append(rate)
+            reference = reference or ids
+            assert ids == reference
+            rate, ids = through_session_same(session, request)
+            session_rates.append(rate)
+            assert ids == reference, "the session produced different tokens"
+        if session.store is not None:
+            session.store.close()
+    bare_tok_s = statistics.median(bare_rates)
+    session_tok_s = statistics.median(session_rates)
+    paired = [s / b for s, b in zip(session_rates, bare_rates, strict=True)]
+    result = {
+        "bare_tok_s": round(bare_tok_s, 3),
+        "session_tok_s": round(session_tok_s, 3),
+        "ratio": round(statistics.median(paired), 4),
+        "paired_ratios": [round(r, 4) for r in paired],
+        "tokens": args.tokens,
+        "repeats": args.repeats,
+        "bare_runs_tok_s": [round(r, 3) for r in bare_rates],
+        "session_runs_tok_s": [round(r, 3) for r in session_rates],
+        "model": args.model,
+        "device": str(backend.device),
+        "dtype": str(backend.dtype),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"bare {bare_tok_s:.1f} tok/s, session {session_tok_s:.1f} tok/s, ratio {result['ratio']}"
+        )
+
+
+def through_session_same(session: Any, request: Any) -> tuple[float, list[int]]:
+    """Run exactly ``request`` through the session's Run machinery (recorder + one subscriber)."""
+    from workbench.session.run import Run
+
+    counter = {"events": 0}
+
+    def subscriber(event: Any) -> None:
+        counter["events"] += 1
+
+    start = time.perf_counter()
+    run = Run(session.backend, request, store=session.store, subscribers=[subscriber]).start()
+    trajectories = run.wait()
+    elapsed = time.perf_counter() - start
+    assert run.status == "complete", run.error
+    tok = trajectories[0].tokens
+    ids = [] if tok is None else tok.ids.tolist()
+    return len(ids) / elapsed, ids
+
+
+if __name__ == "__main__":
+    sys.exit(main())
