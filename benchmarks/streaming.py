@@ -7,14 +7,14 @@ The default model (``smollm2-135m``, transformers backend, CPU unless a GPU is p
 that both ways produce exactly the same tokens (checked):
 
 * ``bare_tok_s``: iterating :meth:`TransformersBackend.stream` directly;
-* ``session_tok_s``: the same request as a session :class:`Run` (what :meth:`Session.generate`
-  starts: background thread, recorder checkpointing to a temporary SQLite store) with one
-  subscriber attached (a counter, as a widget would be), timed from the start to the end of
-  :meth:`Run.wait`;
-* ``ratio``: the median over repeats of ``session / bare`` measured back to back (target >= 0.95;
-  pairing cancels most of the drift of a shared 2-core machine).
+* ``session_tok_s``: the same request through :meth:`Session.generate` (the session's background
+  worker, the recorder checkpointing to a temporary SQLite store) with one subscriber attached (a
+  counter, as a widget would be), timed from the call to the end of :meth:`Run.wait`;
+* ``ratio``: the median over blocks of ``session / bare``, each block measured in the order
+  bare, session, session, bare so that a drift of a shared machine's speed cancels out
+  (target >= 0.95).
 
-Each way runs ``--repeats`` times, interleaved, after one warm-up; the medians are reported.
+``--repeats`` blocks run after one warm-up; the medians of the rates are reported too.
 ``python benchmarks/streaming.py --json`` prints one JSON object.
 """
 
@@ -48,7 +48,7 @@ def bare(backend: Any, request: Any) -> tuple[float, list[int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -65,21 +65,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         session = Session(backend, store=Path(tmp) / "bench.db")
         bare(backend, request)  # warm-up
-        bare_rates, session_rates = [], []
+        bare_rates, session_rates, paired = [], [], []
         reference: list[int] | None = None
         for _ in range(args.repeats):
-            rate, ids = bare(backend, request)
-            bare_rates.append(rate)
-            reference = reference or ids
-            assert ids == reference
-            rate, ids = through_session_same(session, request)
-            session_rates.append(rate)
-            assert ids == reference, "the session produced different tokens"
+            # A-B-B-A order: a drift of the machine's speed within a block cancels out
+            rates = {"bare": [], "session": []}
+            for way in ("bare", "session", "session", "bare"):
+                if way == "bare":
+                    rate, ids = bare(backend, request)
+                else:
+                    rate, ids = through_session_same(session, request)
+                reference = reference or ids
+                assert ids == reference, f"the {way} run produced different tokens"
+                rates[way].append(rate)
+            bare_rates.extend(rates["bare"])
+            session_rates.extend(rates["session"])
+            paired.append(statistics.fmean(rates["session"]) / statistics.fmean(rates["bare"]))
         if session.store is not None:
             session.store.close()
     bare_tok_s = statistics.median(bare_rates)
     session_tok_s = statistics.median(session_rates)
-    paired = [s / b for s, b in zip(session_rates, bare_rates, strict=True)]
     result = {
         "bare_tok_s": round(bare_tok_s, 3),
         "session_tok_s": round(session_tok_s, 3),
@@ -104,21 +109,29 @@ def main() -> None:
 
 
 def through_session_same(session: Any, request: Any) -> tuple[float, list[int]]:
-    """Run exactly ``request`` through the session's Run machinery (recorder + one subscriber)."""
-    from workbench.session.run import Run
-
+    """Run exactly ``request`` through :meth:`Session.generate` with one subscriber attached."""
     counter = {"events": 0}
 
     def subscriber(event: Any) -> None:
         counter["events"] += 1
 
+    sampling = request.sampling
     start = time.perf_counter()
-    run = Run(session.backend, request, store=session.store, subscribers=[subscriber]).start()
+    run = session.generate(
+        request.messages,
+        n=sampling.n,
+        max_new_tokens=sampling.max_new_tokens,
+        temperature=sampling.temperature,
+        ignore_eos=sampling.ignore_eos,
+        recipe="none",
+        subscribers=[subscriber],
+    )
     trajectories = run.wait()
     elapsed = time.perf_counter() - start
     assert run.status == "complete", run.error
     tok = trajectories[0].tokens
     ids = [] if tok is None else tok.ids.tolist()
+    assert counter["events"] >= len(ids)
     return len(ids) / elapsed, ids
 
 

@@ -139,15 +139,19 @@ class Recorder:
         now = time.perf_counter()
         if self.store is None or not self._dirty or now - self._last_save < self.interval_s:
             return False
-        self.checkpoint()
+        self.checkpoint(durable=False)
         return True
 
-    def checkpoint(self) -> None:
-        """Save every sample's trajectory now."""
+    def checkpoint(self, *, durable: bool = True) -> None:
+        """Save every sample's trajectory now.
+
+        Periodic checkpoints are not ``durable`` (they survive a killed process, not a power loss,
+        and cost no disk flush); the first and the final save are.
+        """
         if self.store is None:
             return
         for i in range(len(self.samples)):
-            self.store.save(self.trajectory(i))
+            self.store.save(self.trajectory(i), durable=durable)
         self._last_save = time.perf_counter()
         self._dirty = False
 

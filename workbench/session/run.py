@@ -7,6 +7,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,10 +81,22 @@ class Run:
             target=self._work, name=f"workbench-run-{self.id}", daemon=True
         )
 
-    def start(self) -> Run:
-        """Start streaming on the background thread (done by :meth:`Session.generate`)."""
+    def start(self, executor: Executor | None = None) -> Run:
+        """Start streaming in the background (done by :meth:`Session.generate`).
+
+        Parameters
+        ----------
+        executor
+            Where to run: the session passes its single long-lived worker thread (runs on one model
+            queue up, and the math libraries' thread pools stay warm); ``None`` starts a thread.
+        """
         self.recorder.checkpoint()  # the store holds a partial trajectory from the first moment
-        self._thread.start()
+        if executor is None:
+            threading.Thread(
+                target=self._work, name=f"workbench-run-{self.id}", daemon=True
+            ).start()
+        else:
+            executor.submit(self._work)
         return self
 
     # -- the worker ------------------------------------------------------------------------------

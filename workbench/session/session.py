@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from workbench.backends.base import Backend, BudgetForcing, GenerationRequest, SamplingParams
@@ -57,6 +58,9 @@ class Session:
             self.store = Store(None if store is None or store is True else store)
         self.checkpoint_s = checkpoint_s
         self.runs: list[Run] = []
+        # one long-lived worker: runs queue up behind each other, and the math libraries' thread
+        # pools (OpenMP) stay attached to one thread instead of being rebuilt for every run
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-run")
         self.backend: Backend | None = None
         if model is not None:
             self.load(model, backend=backend, **backend_options)
@@ -93,6 +97,7 @@ class Session:
         seed: int | None = None,
         stop: tuple[str, ...] | list[str] = (),
         logprobs: int = 0,
+        ignore_eos: bool = False,
         enable_thinking: bool | None = None,
         thinking_prefill: str | None = None,
         thinking_budget: int | None = None,
@@ -109,7 +114,7 @@ class Session:
         ----------
         prompt
             A user message, or chat messages.
-        n, max_new_tokens, temperature, top_p, top_k, seed, stop, logprobs
+        n, max_new_tokens, temperature, top_p, top_k, seed, stop, logprobs, ignore_eos
             Sampling (see :class:`~workbench.backends.SamplingParams`).
         enable_thinking
             Passed to chat templates that support it (Qwen3).
@@ -164,6 +169,7 @@ class Session:
                 seed=seed,
                 stop=tuple(stop),
                 logprobs=logprobs,
+                ignore_eos=ignore_eos,
             ),
             enable_thinking=enable_thinking,
             thinking_prefill=thinking_prefill,
@@ -180,11 +186,12 @@ class Session:
             subscribers=subscribers,
         )
         self.runs.append(run)
-        return run.start()
+        return run.start(self._executor)
 
     def close(self) -> None:
-        """Unload the model and close the store."""
+        """Unload the model, stop the worker thread and close the store."""
         self.unload()
+        self._executor.shutdown(wait=True)
         if self.store is not None:
             self.store.close()
 

@@ -244,17 +244,29 @@ class Store:
             raise
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
+        """Run a write transaction.
+
+        ``durable=False`` commits without waiting for the disk (``synchronous=NORMAL`` in WAL
+        mode): the data survives the process being killed, not the machine losing power. Used for
+        the frequent checkpoints of a streaming trajectory; the final save is durable.
+        """
         if self.readonly:
             raise StoreError(f"{self.path} is open read-only")
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            if not durable:
+                self._conn.execute("PRAGMA synchronous = NORMAL")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            finally:
+                if not durable:
+                    self._conn.execute("PRAGMA synchronous = FULL")
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -390,12 +402,14 @@ class Store:
             out.update({str(k): str(v) for k, v in rows})
         return out
 
-    def save(self, trajectory: Trajectory) -> str:
+    def save(self, trajectory: Trajectory, *, durable: bool = True) -> str:
         """Insert a trajectory, or replace the stored one with the same id; return the id.
 
         This is how a recorder keeps a streaming trajectory up to date (``partial`` until done).
+        ``durable=False`` skips waiting for the disk: the save survives a killed process but not a
+        power loss (for frequent checkpoints).
         """
-        with self._write() as conn:
+        with self._write(durable=durable) as conn:
             row = conn.execute(
                 "SELECT rowid, dedup_key FROM trajectories WHERE id = ?", (trajectory.id,)
             ).fetchone()
