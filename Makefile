@@ -43,6 +43,7 @@ test: lint typecheck pytest
 
 bench: setup
 	$(BIN)/python benchmarks/store.py --json
+	$(BIN)/python benchmarks/streaming.py --json
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -52,11 +52,15 @@ class ThinkingRecipe:
         Messages put before the user's (a system message and a one-shot example).
     prefill
         Start of the assistant turn (``"<think>\n"``).
+    budget_fraction
+        When no thinking budget is given, force the end of the thinking after this share of
+        ``max_new_tokens``, so that the answer always gets tokens.
     """
 
     name: str
     messages: tuple[tuple[str, str], ...]
     prefill: str
+    budget_fraction: float = 0.5
 
     def apply(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Return ``messages`` with the recipe's messages inserted after any system message."""

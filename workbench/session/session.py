@@ -133,7 +133,8 @@ class Session:
             Callables receiving every event (attached before the first token).
         recipe
             ``"auto"``: apply the model's thinking recipe when it has one (models not trained to
-            think, such as the default SmolLM2: a one-shot example and a ``<think>`` prefill; the
+            think, such as the default SmolLM2: a one-shot example, a ``<think>`` prefill and, unless
+            a budget is given, the end of thinking forced after half of ``max_new_tokens``; the
             messages actually sent are recorded as the prompt). ``"none"``: send the prompt as is.
         """
         if self.backend is None:
@@ -157,6 +158,10 @@ class Session:
             messages = chosen.apply(messages)
             if thinking_prefill is None:
                 thinking_prefill = chosen.prefill
+            if budget is None:
+                budget = BudgetForcing(
+                    max_thinking_tokens=max(1, int(max_new_tokens * chosen.budget_fraction))
+                )
             metadata.setdefault("recipe", chosen.name)
         request = GenerationRequest(
             messages=messages,
