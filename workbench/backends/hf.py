@@ -30,6 +30,7 @@ from workbench.backends.base import (
     TokenEvent,
 )
 from workbench.backends.models import ALIASES, DEFAULT_MODEL, ThinkingRecipe, resolve_model
+from workbench.backends.prompting import chat_prompt_text
 from workbench.errors import ValidationError, WorkbenchError
 
 __all__ = ["TransformersBackend", "render_prompt"]
@@ -39,22 +40,8 @@ CLOSE_TAG = "</think>"
 
 
 def render_prompt(tokenizer: Any, request: GenerationRequest) -> str:
-    """Return the prompt text: the chat template applied to the messages, plus the prefill.
-
-    ``enable_thinking`` is passed to the template only when the request sets it (Qwen3's template
-    reads it; others ignore unknown variables). A tokenizer without a chat template gets the
-    message contents separated by blank lines.
-    """
-    if getattr(tokenizer, "chat_template", None):
-        kwargs: dict[str, Any] = {}
-        if request.enable_thinking is not None:
-            kwargs["enable_thinking"] = request.enable_thinking
-        text = tokenizer.apply_chat_template(
-            request.messages, tokenize=False, add_generation_prompt=True, **kwargs
-        )
-    else:
-        text = "\n\n".join(str(m["content"]) for m in request.messages) + "\n\n"
-    return str(text) + (request.thinking_prefill or "")
+    """Return the prompt text: the chat template applied to the messages, plus the prefill."""
+    return chat_prompt_text(tokenizer, request) + (request.thinking_prefill or "")
 
 
 def _starts_in_thinking(prompt_text: str) -> bool:

@@ -36,6 +36,7 @@ from workbench.backends.base import (
     truncated_entropy,
 )
 from workbench.backends.models import DEFAULT_MODEL, resolve_model
+from workbench.backends.prompting import chat_prompt_text
 from workbench.errors import ValidationError, WorkbenchError
 
 __all__ = [
@@ -309,12 +310,7 @@ def render_prompt(tokenizer: Any, request: GenerationRequest) -> tuple[str, list
         tokenized on its own (``[]`` without a prefill). The model's context is
         ``prompt_ids + prefill_ids``.
     """
-    kwargs: dict[str, Any] = {}
-    if request.enable_thinking is not None:
-        kwargs["enable_thinking"] = request.enable_thinking
-    text = tokenizer.apply_chat_template(
-        [dict(m) for m in request.messages], tokenize=False, add_generation_prompt=True, **kwargs
-    )
+    text = chat_prompt_text(tokenizer, request)
     prompt_ids = [int(t) for t in tokenizer.encode(text, add_special_tokens=False)]
     prefill = request.thinking_prefill or ""
     prefill_ids = (
