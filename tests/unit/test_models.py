@@ -28,12 +28,14 @@ def test_unknown_model_lists_the_aliases() -> None:
         resolve_model("no-such-model")
 
 
-def test_local_folder_and_hub_id(tmp_path: Path) -> None:
+def test_local_folder_and_hub_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as on a machine without the hub
     (tmp_path / "config.json").write_text("{}")
     assert resolve_model(tmp_path) == str(tmp_path)
     with pytest.raises(ModelNotAvailableError, match="no config.json"):
         resolve_model(tmp_path.parent)
-    assert resolve_model("Qwen/Qwen3-0.6B") == "Qwen/Qwen3-0.6B"
+    with pytest.raises(ModelNotAvailableError, match="smollm2-135m"):  # offline, not cached
+        resolve_model("someorg/not-cached-model")
 
 
 def test_missing_package_says_how_to_install(

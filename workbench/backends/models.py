@@ -14,10 +14,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from workbench.errors import WorkbenchError
 
@@ -186,6 +188,30 @@ def _convert_gguf(spec: PackagedModel, target: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _in_hub_cache(repo_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - transformers depends on it
+        return False
+    found = try_to_load_from_cache(repo_id, "config.json")
+    return isinstance(found, str)
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub answers a TCP connection (fails fast when offline)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    parsed = urlsplit(endpoint)
+    host = parsed.hostname or "huggingface.co"
+    port = parsed.port or (443 if parsed.scheme != "http" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def resolve_model(name: str | os.PathLike[str] | None = None, *, convert: bool = True) -> str:
     """Turn a model name into something ``from_pretrained`` can load offline.
 
@@ -193,7 +219,8 @@ def resolve_model(name: str | os.PathLike[str] | None = None, *, convert: bool =
     ----------
     name
         An alias from :data:`ALIASES` (default :data:`DEFAULT_MODEL`), a local folder, or a Hugging
-        Face hub id (which must already be in the local hub cache when the hub is unreachable).
+        Face hub id (in the local hub cache, or downloadable when the hub can be reached; the
+        reachability check takes at most a few seconds instead of the hub client's retries).
     convert
         Convert a packaged model into the cache when it is not there yet (``False``: raise).
 
@@ -224,9 +251,14 @@ def resolve_model(name: str | os.PathLike[str] | None = None, *, convert: bool =
                 f"{path} is a folder but has no config.json: not a model folder"
             )
         return str(path)
-    if key.count("/") == 1 and not path.exists():
-        return key  # a hub id; from_pretrained reports whether it is available
     aliases = ", ".join(sorted(ALIASES))
+    if key.count("/") == 1 and not path.exists():
+        if _in_hub_cache(key) or _hub_reachable():
+            return key  # a hub id: cached, or downloadable
+        raise ModelNotAvailableError(
+            f"{key} is not in the local Hugging Face cache and the hub cannot be reached: use an "
+            f"alias ({aliases}) or a local model folder"
+        )
     raise ModelNotAvailableError(
         f"unknown model {key!r}: use an alias ({aliases}), a local model folder, or a hub id "
         "(org/name) that is in the local cache"
