@@ -15,6 +15,7 @@ import importlib.util
 import os
 import shutil
 import socket
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,6 +167,7 @@ def _convert_gguf(spec: PackagedModel, target: Path) -> None:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     gguf = spec.gguf_path()
+    sys.stderr.write(f"workbench: converting {gguf.name} once into {target} (about 30 s)\n")
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     config = AutoConfig.from_pretrained(gguf.parent, gguf_file=gguf.name)
