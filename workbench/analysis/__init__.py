@@ -1,0 +1,2 @@
+"""Analysis: pure functions over trajectories and polars frames (segments, patterns, keywords,
+grading, overthinking, constraint attention)."""

@@ -1,0 +1,1 @@
+"""Graders: math final answers and IFEval-style verifiable instructions."""
