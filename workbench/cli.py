@@ -149,6 +149,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--desc", action="store_true", help="descending order")
     p.add_argument("--json", action="store_true", help="print a JSON array of objects")
 
+    p = sub.add_parser("stats", help="corpus statistics")
+    stats_sub = p.add_subparsers(dest="stats_command", required=True, metavar="WHAT")
+    k = stats_sub.add_parser("keywords", help="reflection-keyword statistics by group")
+    _store_arg(k)
+    k.add_argument("--lexicon", default="r1", help="r1 (default), nowait, mi_peaks")
+    k.add_argument("--keywords", help="a custom comma-separated list instead of a preset")
+    k.add_argument(
+        "--by",
+        action="append",
+        help="group by a column (model, source, status), 'correct', or a metadata key (repeatable)",
+    )
+    k.add_argument("--model", action="append", help="only this model (repeatable)")
+    k.add_argument("--source", action="append", help="only this source (repeatable)")
+    k.add_argument("--per-keyword", action="store_true", help="hits per keyword instead")
+    k.add_argument("--json", action="store_true", help="print a JSON array of objects")
+
     p = sub.add_parser("show", help="show one trajectory")
     p.add_argument("id", help="trajectory id or a unique prefix of one")
     _store_arg(p)
@@ -483,9 +499,40 @@ def _progress_line(
         sys.stderr.write(line + "\n")
 
 
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from workbench.analysis.keyword_stats import keyword_counts, keyword_stats, keyword_summary
+
+    lexicon: Any = args.lexicon
+    if args.keywords:
+        lexicon = [w for w in args.keywords.split(",") if w.strip()]
+    by = args.by or ["model"]
+    with Store(args.store, create=False) as store:
+        try:
+            stats = keyword_stats(
+                store.iter_trajectories(model=args.model, source=args.source), lexicon=lexicon
+            )
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    frame = keyword_counts(stats, by=by) if args.per_keyword else keyword_summary(stats, by=by)
+    if args.json:
+        _print_json(frame.to_dicts())
+        return 0
+    with pl_config():
+        print(frame)
+    return 0
+
+
+def pl_config() -> Any:
+    """Polars display settings for the terminal: all rows, wide tables."""
+    import polars as pl
+
+    return pl.Config(tbl_rows=200, tbl_cols=20, tbl_width_chars=160, fmt_str_lengths=40)
+
+
 _COMMANDS = {
     "import": _cmd_import,
     "generate": _cmd_generate,
+    "stats": _cmd_stats,
     "ls": _cmd_ls,
     "show": _cmd_show,
     "info": _cmd_info,

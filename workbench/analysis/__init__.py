@@ -1,2 +1,4 @@
-"""Analysis: pure functions over trajectories and polars frames (segments, patterns, keywords,
-grading, overthinking, constraint attention)."""
+"""Analysis: pure functions over trajectories and polars frames.
+
+Segments, thinking patterns, reflection keywords, grading, overthinking and constraint attention.
+"""
