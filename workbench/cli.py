@@ -149,6 +149,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--desc", action="store_true", help="descending order")
     p.add_argument("--json", action="store_true", help="print a JSON array of objects")
 
+    p = sub.add_parser("analyze", help="segment, label and find keywords; store the segments")
+    _store_arg(p)
+    p.add_argument(
+        "--taxonomy", default="dto", help="dto (default), thought_anchors, venhoff, pmllm"
+    )
+    p.add_argument("--lexicon", default="r1", help="r1 (default), nowait, mi_peaks")
+    p.add_argument("--strategy", default="cues", help="cues (default), paragraphs, sentences")
+    p.add_argument("--model", action="append", help="only this model (repeatable)")
+    p.add_argument("--source", action="append", help="only this source (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
     p = sub.add_parser("stats", help="corpus statistics")
     stats_sub = p.add_subparsers(dest="stats_command", required=True, metavar="WHAT")
     k = stats_sub.add_parser("keywords", help="reflection-keyword statistics by group")
@@ -499,6 +510,42 @@ def _progress_line(
         sys.stderr.write(line + "\n")
 
 
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from workbench.analysis.pipeline import analyze_store
+
+    interactive = sys.stderr.isatty() and not args.json
+
+    def progress(done: int, total: int) -> None:
+        if interactive and (done == total or done % 50 == 0):
+            sys.stderr.write(f"\r  analysed {done}/{total}")
+            sys.stderr.write("\n" if done == total else "")
+            sys.stderr.flush()
+
+    with Store(args.store, create=False) as store:
+        try:
+            summary = analyze_store(
+                store,
+                strategy=args.strategy,
+                taxonomy=args.taxonomy,
+                lexicon=args.lexicon,
+                progress=progress,
+                model=args.model,
+                source=args.source,
+            )
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    if args.json:
+        _print_json(summary)
+        return 0
+    labels = ", ".join(f"{k} {v}" for k, v in summary["labels"].items())
+    print(
+        f"analysed {summary['trajectories']} trajectories: {summary['segments']} segments "
+        f"({summary['strategy']}), {summary['keyword_hits']} keyword hits"
+    )
+    print(f"labels ({summary['taxonomy']}): {labels}")
+    return 0
+
+
 def _cmd_stats(args: argparse.Namespace) -> int:
     from workbench.analysis.keyword_stats import keyword_counts, keyword_stats, keyword_summary
 
@@ -532,6 +579,7 @@ def pl_config() -> Any:
 _COMMANDS = {
     "import": _cmd_import,
     "generate": _cmd_generate,
+    "analyze": _cmd_analyze,
     "stats": _cmd_stats,
     "ls": _cmd_ls,
     "show": _cmd_show,
