@@ -14,6 +14,7 @@ from workbench.errors import (
     ValidationError,
     WorkbenchError,
 )
+from workbench.grade import Grade
 from workbench.pair import PAIR_STRATEGIES, Pair
 from workbench.segment import LABEL_SOURCES, Segment
 from workbench.store import ImportReport, Store, import_file, open_store, unnest_metadata
@@ -37,6 +38,7 @@ __all__ = [
     "VERDICTS",
     "Annotation",
     "Constraint",
+    "Grade",
     "ImportFormatError",
     "ImportReport",
     "NotFoundError",

@@ -129,7 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--status", action="append", help="complete, partial, cancelled or error")
     p.add_argument("--think-format", action="append", help="tags, close_only, none, empty, ...")
     p.add_argument("--tag", action="append", help="must carry this tag (repeatable: all of them)")
-    p.add_argument("--grade", help="exact grade (1) or an inclusive range (0.5:1, :0.5, 0.5:)")
+    p.add_argument(
+        "--grade", help="grade score: exact (1) or an inclusive range (0.5:1, :0.5, 0.5:)"
+    )
+    p.add_argument("--correct", choices=["true", "false"], help="the grade's verdict")
     graded = p.add_mutually_exclusive_group()
     graded.add_argument("--graded", action="store_true", default=None, help="graded only")
     graded.add_argument("--ungraded", action="store_true", help="ungraded only")
@@ -279,6 +282,8 @@ def _ls_filters(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.grade is not None:
         filters["grade"] = _parse_grade(args.grade)
+    if args.correct is not None:
+        filters["correct"] = args.correct == "true"
     if args.graded:
         filters["graded"] = True
     if args.ungraded:
@@ -302,6 +307,10 @@ def _cmd_ls(args: argparse.Namespace) -> int:
         rows = frame.to_dicts()
         for row in rows:
             row["metadata"] = json.loads(row["metadata"])
+            score, correct, grader = row.pop("grade"), row.pop("correct"), row.pop("grader")
+            row["grade"] = (
+                None if grader is None else {"correct": correct, "score": score, "grader": grader}
+            )
         _print_json(rows)
         return 0
     if frame.is_empty():
@@ -327,7 +336,7 @@ def _cmd_ls(args: argparse.Namespace) -> int:
                 row["think_format"],
                 str(row["thinking_chars"]),
                 str(row["answer_chars"]),
-                "-" if row["grade"] is None else f"{row['grade']:g}",
+                _grade_cell(row),
                 _clip(row["source_id"] or "-", 40),
             )
         )
@@ -336,6 +345,14 @@ def _cmd_ls(args: argparse.Namespace) -> int:
         print("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip())
     print(f"({frame.height} trajectories)")
     return 0
+
+
+def _grade_cell(row: dict[str, Any]) -> str:
+    if row["grader"] is None:
+        return "-"
+    if row["correct"] is not None:
+        return "✓" if row["correct"] else "✗"
+    return f"{row['grade']:g}"
 
 
 def _clip(text: str, width: int) -> str:
@@ -355,7 +372,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
     print(f"model       {traj.model or '-'}")
     print(f"source      {traj.source or '-'}  {traj.source_id or ''}".rstrip())
     print(f"status      {traj.status}   think format: {traj.think_format}")
-    print(f"grade       {'-' if traj.grade is None else traj.grade}   gold: {traj.gold or '-'}")
+    g = traj.grade
+    shown = "-" if g is None else f"correct={g.correct} score={g.score} ({g.grader})"
+    print(f"grade       {shown}   gold: {traj.gold or '-'}")
     if traj.tags:
         print(f"tags        {', '.join(traj.tags)}")
     for msg in traj.prompt:

@@ -27,6 +27,7 @@ from workbench._validate import (
     reject_unknown,
 )
 from workbench.errors import ValidationError
+from workbench.grade import Grade
 from workbench.think import THINK_FORMATS, parse_think
 
 __all__ = [
@@ -287,8 +288,9 @@ class Trajectory:
     timings
         Seconds: e.g. ``{"first_token_s": 0.2, "total_s": 9.1}``.
     gold, grade
-        Reference answer, and the grade (``1.0`` correct, ``0.0`` wrong, partial credit between);
-        ``None`` until graded.
+        Reference answer, and the :class:`~workbench.grade.Grade` (``correct``, ``score``,
+        ``grader``, ``details``); ``None`` until graded. A bool or a number is accepted and turned
+        into a grade.
     source, source_id
         Where an imported trajectory came from (file or dataset) and its id there.
     tags, metadata
@@ -313,7 +315,7 @@ class Trajectory:
     status: str = "complete"
     timings: dict[str, float] = field(default_factory=dict)
     gold: str | None = None
-    grade: float | None = None
+    grade: Grade | None = None
     source: str | None = None
     source_id: str | None = None
     tags: list[str] = field(default_factory=list)
@@ -326,6 +328,7 @@ class Trajectory:
     FINISH_REASONS: ClassVar[tuple[str, ...]] = ("stop", "length", "cancelled", "error")
 
     def __post_init__(self) -> None:
+        self.grade = Grade.coerce(self.grade)
         check_str("Trajectory.raw", self.raw)
         if self.think_format is None:
             parsed = parse_think(self.raw)
@@ -413,7 +416,7 @@ class Trajectory:
         self.tags = list(self.tags)
         check_choice(f"{o}.status", self.status, STATUSES)
         check_choice(f"{o}.finish_reason", self.finish_reason, self.FINISH_REASONS, optional=True)
-        check_number(f"{o}.grade", self.grade, optional=True)
+        self.grade = Grade.coerce(self.grade)
         check_number(f"{o}.created_at", self.created_at)
         if self.schema_version != SCHEMA_VERSION:
             raise ValidationError(
@@ -448,7 +451,7 @@ class Trajectory:
                 value = list(value)
             elif f.name == "constraints":
                 value = [c.to_dict() for c in value]
-            elif f.name == "tokens":
+            elif f.name in ("tokens", "grade"):
                 value = None if value is None else value.to_dict()
             out[f.name] = value
         return out
@@ -494,5 +497,6 @@ class Trajectory:
         return (
             f"Trajectory(id={self.id!r}, model={self.model!r}, status={self.status!r}, "
             f"think_format={self.think_format!r}, thinking_chars={len(self.thinking)}, "
-            f"answer_chars={len(self.answer)}, grade={self.grade!r})"
+            f"answer_chars={len(self.answer)}, "
+            f"grade={None if self.grade is None else self.grade.to_dict()!r})"
         )

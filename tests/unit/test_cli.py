@@ -92,10 +92,16 @@ def test_graded_filters(data: Path, store_path: Path, capsys: pytest.CaptureFixt
     run(capsys, "import", str(data), "--store", str(store_path))
     with Store(store_path) as s:
         ids = s.list()["id"].to_list()
-        s.update(ids[0], grade=1.0)
-        s.update(ids[1], grade=0.0)
+        s.update(ids[0], grade=True)
+        s.update(ids[1], grade=0.25)
     _, out, _ = run(capsys, "ls", "--store", str(store_path), "--grade", "0.5:", "--json")
-    assert [r["grade"] for r in json.loads(out)] == [1.0]
+    assert [r["grade"] for r in json.loads(out)] == [
+        {"correct": True, "score": 1.0, "grader": "manual"}
+    ]
+    _, out, _ = run(capsys, "ls", "--store", str(store_path), "--correct", "true", "--json")
+    assert len(json.loads(out)) == 1
+    _, out, _ = run(capsys, "ls", "--store", str(store_path), "--correct", "false", "--json")
+    assert json.loads(out) == []  # a score alone is no verdict
     _, out, _ = run(capsys, "ls", "--store", str(store_path), "--ungraded", "--json")
     assert len(json.loads(out)) == 1
     code, _, err = run(capsys, "ls", "--store", str(store_path), "--grade", "high")

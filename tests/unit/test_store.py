@@ -312,3 +312,42 @@ def test_readonly_store_refuses_writes(store_path: Path) -> None:
         assert len(ro) == 1
         with pytest.raises(StoreError, match="read-only"):
             ro.add(traj(2))
+
+
+def test_v1_store_migrates_grades_to_objects(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    with Store(path, migrations=MIGRATIONS[:1]) as old:
+        assert old.schema_version == 1
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO trajectories (id, dedup_key, prompt_key, status, think_format, thinking_start,"
+        " thinking_end, answer_start, answer_end, grade, created_at, updated_at)"
+        " VALUES ('t1', 'id:t1', 'k', 'complete', 'none', 0, 0, 0, 2, 0.75, 1.0, 1.0)"
+    )
+    conn.execute(
+        "INSERT INTO trajectory_bodies (traj_rowid, prompt, raw, constraints, sampling, timings)"
+        " VALUES (1, '[]', 'hi', '[]', '{}', '{}')"
+    )
+    conn.commit()
+    conn.close()
+    with Store(path) as s:
+        assert s.schema_version == len(MIGRATIONS)
+        t = s.get("t1")
+        assert t.grade == wb.Grade(score=0.75, grader="unspecified")
+        assert s.list(graded=True).height == 1
+
+
+def test_grade_objects(store: Store) -> None:
+    tid = store.add(traj(1))
+    details = {"extracted": "42", "method": "numeric"}
+    store.update(tid, grade=wb.Grade(correct=False, score=0.0, grader="math", details=details))
+    got = store.get(tid).grade
+    assert got == wb.Grade(correct=False, score=0.0, grader="math", details=details)
+    assert store.list(correct=False)["grader"].to_list() == ["math"]
+    assert store.list(correct=True).is_empty()
+    store.update(tid, grade=None)
+    assert store.get(tid).grade is None and store.list(graded=True).is_empty()
+    with pytest.raises(wb.ValidationError, match="Grade"):
+        wb.Grade(grader="x")
+    with pytest.raises(wb.ValidationError, match="Grade.correct"):
+        wb.Grade(correct=1, score=1.0)  # type: ignore[arg-type]

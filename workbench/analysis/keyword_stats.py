@@ -22,7 +22,8 @@ from workbench.trajectory import Trajectory
 __all__ = ["CORRECT_THRESHOLD", "keyword_counts", "keyword_stats", "keyword_summary"]
 
 CORRECT_THRESHOLD = 0.99
-"""A trajectory counts as correct (for ``by="correct"``) when its grade is at least this."""
+"""For grades with a score but no verdict, a trajectory counts as correct (``correct`` column,
+``by="correct"``) when its score is at least this."""
 
 STATS_SCHEMA: dict[str, Any] = {
     "id": pl.String,
@@ -30,6 +31,7 @@ STATS_SCHEMA: dict[str, Any] = {
     "source": pl.String,
     "status": pl.String,
     "grade": pl.Float64,
+    "correct": pl.Boolean,
     "metadata": pl.String,
     "thinking_chars": pl.Int64,
     "words": pl.Int64,
@@ -52,6 +54,14 @@ def _thinking_tokens(t: Trajectory) -> int | None:
     return int(
         ((offsets[:, 0] >= start) & (offsets[:, 1] <= end) & (offsets[:, 1] > offsets[:, 0])).sum()
     )
+
+
+def _correct(t: Trajectory) -> bool | None:
+    if t.grade is None:
+        return None
+    if t.grade.correct is not None:
+        return t.grade.correct
+    return None if t.grade.score is None else t.grade.score >= CORRECT_THRESHOLD
 
 
 def keyword_stats(
@@ -89,7 +99,8 @@ def keyword_stats(
             "model": t.model,
             "source": t.source,
             "status": t.status,
-            "grade": t.grade,
+            "grade": None if t.grade is None else t.grade.score,
+            "correct": _correct(t),
             "metadata": json.dumps(t.metadata, ensure_ascii=False),
             "thinking_chars": len(thinking),
             "words": words,
@@ -113,14 +124,6 @@ def _group_columns(stats: pl.DataFrame, by: Sequence[str]) -> tuple[pl.DataFrame
     for field in by:
         if field in frame.columns:
             continue
-        if field == "correct":
-            frame = frame.with_columns(
-                pl.when(pl.col("grade").is_null())
-                .then(None)
-                .otherwise(pl.col("grade") >= CORRECT_THRESHOLD)
-                .alias("correct")
-            )
-            continue
         path = "$['" + field.replace("'", "\\'") + "']"
         frame = frame.with_columns(pl.col("metadata").str.json_path_match(path).alias(field))
     return frame, list(by)
@@ -136,8 +139,8 @@ def keyword_summary(
     stats
         The output of :func:`keyword_stats`.
     by
-        A column of the stats (``model``, ``source``, ``status``), ``"correct"`` (grade at least
-        :data:`CORRECT_THRESHOLD`), any metadata key (``category``, ``question_id``…), a list of
+        A column of the stats (``model``, ``source``, ``status``, ``correct``: the grade's
+        verdict, or its score at least :data:`CORRECT_THRESHOLD`), any metadata key (``category``, ``question_id``…), a list of
         them, or ``None`` for the whole corpus.
 
     Returns

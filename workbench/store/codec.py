@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.grade import Grade
 from workbench.trajectory import Constraint, TokenArrays, Trajectory, prompt_key
 
 __all__ = [
@@ -21,8 +22,9 @@ __all__ = [
 SUMMARY_COLUMNS = (
     "id, dedup_key, prompt_key, source, source_id, model, backend, status, finish_reason, "
     "think_format, thinking_start, thinking_end, answer_start, answer_end, n_tokens, gold, grade, "
-    "tags, metadata, parent_id, created_at, updated_at"
+    "tags, metadata, parent_id, created_at, updated_at, correct, grader, grade_details"
 )
+N_SUMMARY_COLUMNS = SUMMARY_COLUMNS.count(",") + 1
 
 
 def dumps(value: Any) -> str:
@@ -36,6 +38,7 @@ def trajectory_rows(
     t: Trajectory, dedup_key: str, now: float
 ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """Return the ``trajectories`` row and the ``trajectory_bodies`` row (without rowid)."""
+    g = t.grade
     summary = (
         t.id,
         dedup_key,
@@ -53,12 +56,15 @@ def trajectory_rows(
         t.answer_span[1],
         None if t.tokens is None else len(t.tokens),
         t.gold,
-        t.grade,
+        None if g is None else g.score,
         dumps(t.tags),
         dumps(t.metadata),
         t.parent_id,
         t.created_at,
         now,
+        None if g is None or g.correct is None else int(g.correct),
+        None if g is None else g.grader,
+        None if g is None or g.details is None else dumps(g.details),
     )
     body = (
         dumps(t.prompt),
@@ -104,9 +110,17 @@ def trajectory_from_rows(
     """Rebuild a trajectory from its rows (``SUMMARY_COLUMNS`` order, then the body)."""
     (
         tid, _dedup, _pkey, source, source_id, model, backend, status, finish_reason,
-        think_format, ts, te, as_, ae, _n, gold, grade, tags, metadata, parent_id,
-        created_at, _updated,
+        think_format, ts, te, as_, ae, _n, gold, score, tags, metadata, parent_id,
+        created_at, _updated, correct, grader, grade_details,
     ) = summary  # fmt: skip
+    grade = None
+    if grader is not None:
+        grade = Grade(
+            correct=None if correct is None else bool(correct),
+            score=score,
+            grader=grader,
+            details=None if grade_details is None else json.loads(grade_details),
+        )
     prompt, raw, constraints, sampling, timings = body
     return Trajectory(
         id=tid,

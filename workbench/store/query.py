@@ -21,6 +21,7 @@ FILTERS: tuple[str, ...] = (
     "tags",
     "grade",
     "graded",
+    "correct",
     "metadata",
     "search",
     "parent_id",
@@ -31,8 +32,11 @@ FILTERS: tuple[str, ...] = (
   a value or a list of values (any of them);
 * ``ids``: a list of trajectory ids;
 * ``tags``: a tag or a list of tags (all of them must be present);
-* ``grade``: a number (exact), or a ``(low, high)`` pair, both inclusive, either may be ``None``;
+* ``grade``: the grade's score: a number (exact), or a ``(low, high)`` pair, both inclusive,
+  either may be ``None``;
 * ``graded``: ``True`` for graded trajectories only, ``False`` for ungraded ones;
+* ``correct``: ``True``/``False`` as the grade says (trajectories graded with a score only match
+  neither);
 * ``metadata``: ``{key: value}``; a list value means any of them, ``None`` means missing or null;
 * ``search``: case-insensitive substring of the raw output or of the prompt.
 """
@@ -107,7 +111,10 @@ def build_where(filters: Mapping[str, Any]) -> tuple[str, list[Any], bool]:
                 clauses.append("t.grade = ?")
                 params.append(value)
         elif name == "graded":
-            clauses.append("t.grade IS NOT NULL" if value else "t.grade IS NULL")
+            clauses.append("t.grader IS NOT NULL" if value else "t.grader IS NULL")
+        elif name == "correct":
+            clauses.append("t.correct = ?")
+            params.append(1 if value else 0)
         elif name == "metadata":
             if not isinstance(value, Mapping):
                 raise ValidationError("filter.metadata", "expected a {key: value} mapping")

@@ -114,7 +114,16 @@ def _v1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1,)
+def _v2(conn: sqlite3.Connection) -> None:
+    """Grades become objects: ``grade`` keeps the score, plus ``correct``, ``grader``, details."""
+    conn.execute("ALTER TABLE trajectories ADD COLUMN correct INTEGER")
+    conn.execute("ALTER TABLE trajectories ADD COLUMN grader TEXT")
+    conn.execute("ALTER TABLE trajectories ADD COLUMN grade_details TEXT")
+    conn.execute("UPDATE trajectories SET grader = 'unspecified' WHERE grade IS NOT NULL")
+    conn.execute("CREATE INDEX trajectories_correct ON trajectories(correct)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
 """``MIGRATIONS[i]`` moves a database from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -31,9 +31,11 @@ import polars as pl
 
 from workbench.annotation import Annotation, default_author
 from workbench.errors import NotFoundError, StoreError, ValidationError
+from workbench.grade import Grade
 from workbench.pair import Pair
 from workbench.segment import Segment
 from workbench.store.codec import (
+    N_SUMMARY_COLUMNS,
     SUMMARY_COLUMNS,
     decode_tokens,
     dumps,
@@ -74,6 +76,8 @@ LIST_SCHEMA: dict[str, Any] = {
     "n_tokens": pl.Int64,
     "gold": pl.String,
     "grade": pl.Float64,
+    "correct": pl.Boolean,
+    "grader": pl.String,
     "tags": pl.String,
     "metadata": pl.String,
     "prompt_key": pl.String,
@@ -83,7 +87,7 @@ LIST_SCHEMA: dict[str, Any] = {
 _LIST_SQL = (
     "t.id, t.source, t.source_id, t.model, t.backend, t.status, t.finish_reason, t.think_format, "
     "t.thinking_end - t.thinking_start, t.answer_end - t.answer_start, t.n_tokens, t.gold, "
-    "t.grade, t.tags, t.metadata, t.prompt_key, t.parent_id, t.created_at"
+    "t.grade, t.correct, t.grader, t.tags, t.metadata, t.prompt_key, t.parent_id, t.created_at"
 )
 _ANNOTATION_SCHEMA: dict[str, Any] = {
     "id": pl.Int64,
@@ -366,7 +370,7 @@ class Store:
             return
         try:
             conn.executemany(
-                f"INSERT INTO trajectories ({SUMMARY_COLUMNS}) VALUES ({','.join('?' * 22)})",
+                f"INSERT INTO trajectories ({SUMMARY_COLUMNS}) VALUES ({','.join('?' * N_SUMMARY_COLUMNS)})",
                 summaries,
             )
         except sqlite3.IntegrityError as exc:
@@ -529,8 +533,8 @@ class Store:
         -------
         polars.DataFrame
             Columns ``id, source, source_id, model, backend, status, finish_reason, think_format,
-            thinking_chars, answer_chars, n_tokens, gold, grade, tags, metadata, prompt_key,
-            parent_id, created_at``; ``tags`` is a list of strings, ``metadata`` a JSON string
+            thinking_chars, answer_chars, n_tokens, gold, grade`` (the score), ``correct, grader,
+            tags, metadata, prompt_key, parent_id, created_at``; ``tags`` is a list of strings, ``metadata`` a JSON string
             (expand it with :func:`workbench.store.frames.unnest_metadata`).
         """
         where, params, needs_body = build_where(filters)
@@ -579,7 +583,7 @@ class Store:
         self,
         trajectory_id: str,
         *,
-        grade: float | None = _SENTINEL,
+        grade: Grade | bool | float | None = _SENTINEL,
         gold: str | None = _SENTINEL,
         status: str = _SENTINEL,
         tags: Sequence[str] = _SENTINEL,
@@ -588,12 +592,13 @@ class Store:
         """Change derived fields of a stored trajectory; return the updated trajectory.
 
         ``metadata`` is merged into the stored metadata (a ``None`` value removes a key); the
-        other fields are replaced. The text itself never changes: derive a new trajectory (with
+        other fields are replaced. ``grade`` takes a :class:`~workbench.grade.Grade`, a dict, a
+        bool (correct) or a number (score). The text itself never changes: derive a new trajectory (with
         ``parent_id``) instead.
         """
         current = self.get(trajectory_id)
         if grade is not _SENTINEL:
-            current.grade = grade
+            current.grade = Grade.coerce(grade, grader="manual")
         if gold is not _SENTINEL:
             current.gold = gold
         if status is not _SENTINEL:
@@ -604,12 +609,16 @@ class Store:
             merged = {**current.metadata, **metadata}
             current.metadata = {k: v for k, v in merged.items() if v is not None}
         current.validate()
+        g = current.grade
         with self._write() as conn:
             conn.execute(
-                "UPDATE trajectories SET grade = ?, gold = ?, status = ?, tags = ?, metadata = ?,"
-                " updated_at = ? WHERE id = ?",
+                "UPDATE trajectories SET grade = ?, correct = ?, grader = ?, grade_details = ?,"
+                " gold = ?, status = ?, tags = ?, metadata = ?, updated_at = ? WHERE id = ?",
                 (
-                    current.grade,
+                    None if g is None else g.score,
+                    None if g is None or g.correct is None else int(g.correct),
+                    None if g is None else g.grader,
+                    None if g is None or g.details is None else dumps(g.details),
                     current.gold,
                     current.status,
                     dumps(current.tags),
@@ -878,10 +887,16 @@ class Store:
 
 
 def _frame(rows: builtins.list[tuple[Any, ...]], schema: dict[str, Any]) -> pl.DataFrame:
-    """Build a DataFrame from SQL rows whose columns are in ``schema`` order."""
-    return pl.DataFrame(
-        {name: [r[i] for r in rows] for i, name in enumerate(schema)}, schema=schema
+    """Build a DataFrame from SQL rows whose columns are in ``schema`` order.
+
+    SQLite has no booleans: Boolean columns arrive as 0/1 and are cast.
+    """
+    raw_schema = {k: (pl.Int8 if v == pl.Boolean else v) for k, v in schema.items()}
+    frame = pl.DataFrame(
+        {name: [r[i] for r in rows] for i, name in enumerate(schema)}, schema=raw_schema
     )
+    bools = [k for k, v in schema.items() if v == pl.Boolean]
+    return frame.with_columns(pl.col(bools).cast(pl.Boolean)) if bools else frame
 
 
 def _default_dedup_key(t: Trajectory) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.errors import ValidationError
+from workbench.grade import Grade
 from workbench.pair import Pair
 from workbench.think import parse_think
 from workbench.trajectory import Message, Trajectory, new_id, prompt_key
@@ -112,20 +113,21 @@ def _messages(value: Any, what: str) -> list[Message]:
     return [_message(m, f"{what}[{i}]") for i, m in enumerate(value)]
 
 
-def _grade(value: Any) -> float | None:
+def _grade(value: Any) -> Grade | None:
+    """Read a mapped grade field: bools and true/false words are correctness, numbers are scores."""
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        return 1.0 if value else 0.0
+        return Grade.coerce(value, grader="imported")
     if isinstance(value, int | float):
-        return float(value)
+        return Grade.coerce(float(value), grader="imported")
     text = str(value).strip().lower()
     if text in ("true", "yes", "correct"):
-        return 1.0
+        return Grade.coerce(True, grader="imported")
     if text in ("false", "no", "incorrect", "wrong"):
-        return 0.0
+        return Grade.coerce(False, grader="imported")
     try:
-        return float(text)
+        return Grade.coerce(float(text), grader="imported")
     except ValueError:
         raise RecordError(f"grade {value!r} is not a number or true/false") from None
 
