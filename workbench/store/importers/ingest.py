@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -51,6 +52,8 @@ class ImportReport:
         Trajectories skipped because the store already had them (same source and id).
     pairs
         Preference pairs written (preference-format sources).
+    unjoined
+        Records without a match in the ``join`` file (imported without the joined fields).
     errors
         Records not imported, with location and reason.
     think_formats
@@ -68,6 +71,7 @@ class ImportReport:
     imported: int = 0
     duplicates: int = 0
     pairs: int = 0
+    unjoined: int = 0
     errors: list[ImportIssue] = field(default_factory=list)
     think_formats: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -93,6 +97,8 @@ class ImportReport:
         ]
         if self.pairs:
             lines.append(f"  pairs: {self.pairs}")
+        if self.unjoined:
+            lines.append(f"  {self.unjoined} records had no match in the joined file")
         if formats:
             lines.append(f"  think formats: {formats}")
         for issue in self.errors[:max_errors]:
@@ -117,6 +123,8 @@ def import_file(
     format: str | None = None,
     model: str | None = None,
     tags: list[str] | None = None,
+    join: str | Path | None = None,
+    on: str | None = None,
     batch_size: int = 2000,
     progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
@@ -140,6 +148,12 @@ def import_file(
         Model name for records that do not name one.
     tags
         Tags added to every imported trajectory.
+    join, on
+        Another file (any supported format) whose records are merged into the records of
+        ``path`` that have the same value of field ``on``; fields already in a record win. E.g.
+        the IFEval responses joined with ``input_data.jsonl`` on ``prompt`` bring in
+        ``instruction_id_list`` and ``kwargs``; traces joined with a questions file on
+        ``question_id`` bring in the question, which then becomes the prompt.
     batch_size
         Records per transaction.
     progress
@@ -170,6 +184,7 @@ def import_file(
         if progress is not None:
             progress(report)
 
+    lookup = _join_lookup(join, on)
     records = read_records(p, format=format)
     try:
         for rec in records:
@@ -177,6 +192,12 @@ def import_file(
             if rec.data is None:
                 report.errors.append(ImportIssue(rec.location, rec.error or "unreadable"))
                 continue
+            if lookup is not None:
+                extra = lookup.get(_join_key(rec.data.get(on)))  # type: ignore[arg-type]
+                if extra is None:
+                    report.unjoined += 1
+                else:
+                    rec.data = {**extra, **rec.data}
             layout = _layout_for(rec, layouts, mapping, report)
             if layout is None:
                 continue
@@ -192,6 +213,33 @@ def import_file(
     flush()
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _join_key(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _join_lookup(
+    join: str | Path | None, on: str | None
+) -> dict[str | None, dict[str, Any]] | None:
+    """Index the records of the ``join`` file by their ``on`` field."""
+    if join is None and on is None:
+        return None
+    if join is None or not on:
+        raise ImportFormatError("a join needs both a file (--join FILE) and a field (--on FIELD)")
+    lookup: dict[str | None, dict[str, Any]] = {}
+    seen_field = False
+    for rec in read_records(Path(join)):
+        if rec.data is None:
+            raise ImportFormatError(f"{Path(join).name} {rec.location}: {rec.error}")
+        if on in rec.data:
+            seen_field = True
+            lookup.setdefault(_join_key(rec.data[on]), rec.data)
+    if not seen_field:
+        raise ImportFormatError(f"{Path(join).name} has no field {on!r} to join on")
+    return lookup
 
 
 def _layout_for(

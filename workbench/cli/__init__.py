@@ -1,0 +1,63 @@
+"""The ``workbench`` command line.
+
+Commands
+--------
+``workbench import PATH... [--store DB] [--source S] [--map target=source ...] [--format F]``
+    Import traces (JSONL, JSON, Parquet, CSV/TSV, ``datasets`` folders); ``--sample`` imports the
+    small sample that ships with the package.
+``workbench generate --model M (--prompt TEXT | --prompts FILE.jsonl) --n K ...``
+    Generate with a model (transformers, an OpenAI-compatible server, vLLM) and record the
+    trajectories.
+``workbench ls [--store DB] [filters] [--json]``
+    List trajectories.
+``workbench show ID [--store DB] [--json]``
+    Show one trajectory: prompt, thinking, answer, metadata, annotations.
+``workbench info [--store DB] [--json]``
+    Summarise a store.
+``workbench analyze``, ``workbench grade``, ``workbench stats keywords``
+    Segment and label thinking, grade answers, keyword statistics.
+
+Errors exit with status 2 and one line that says what to do; ``import`` exits with status 1 when
+some records were rejected (the valid ones are stored, the report lists the others).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from workbench._version import __version__
+from workbench.cli import analysis, generate, store_commands
+from workbench.cli._common import CliError
+from workbench.errors import WorkbenchError
+
+__all__ = ["CliError", "main"]
+
+_MODULES = (store_commands, generate, analysis)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description="Research workbench for reasoning models: import, generate, analyse traces.",
+    )
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _MODULES:
+        module.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    commands = {name: fn for module in _MODULES for name, fn in module.COMMANDS.items()}
+    try:
+        return commands[args.command](args)
+    except (WorkbenchError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        sys.stderr.write(f"workbench: error: {message}\n")
+        return 2
+    except BrokenPipeError:  # `workbench ls | head`
+        return 0

@@ -1,0 +1,32 @@
+"""Shared pieces of the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from workbench.errors import WorkbenchError
+from workbench.store.store import STORE_ENV
+
+__all__ = ["CliError", "print_json", "store_arg"]
+
+
+class CliError(WorkbenchError):
+    """A usage error reported as one line with exit status 2."""
+
+
+def store_arg(p: argparse.ArgumentParser) -> None:
+    """Add the ``--store`` option."""
+    p.add_argument(
+        "--store",
+        metavar="DB",
+        help=f"store file (default: ${STORE_ENV}, else ./workbench.db)",
+    )
+
+
+def print_json(value: Any) -> None:
+    """Print ``value`` as one line of JSON on stdout."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False))
+    sys.stdout.write("\n")

@@ -1,0 +1,144 @@
+"""Analysis commands: analyze, grade, stats."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from workbench.cli._common import CliError, print_json, store_arg
+from workbench.store.store import Store
+
+
+def add_parsers(sub: Any) -> None:
+    """Add this module's commands to the ``workbench`` parser."""
+    p = sub.add_parser("analyze", help="segment, label and find keywords; store the segments")
+    store_arg(p)
+    p.add_argument(
+        "--taxonomy", default="dto", help="dto (default), thought_anchors, venhoff, pmllm"
+    )
+    p.add_argument("--lexicon", default="r1", help="r1 (default), nowait, mi_peaks")
+    p.add_argument("--strategy", default="cues", help="cues (default), paragraphs, sentences")
+    p.add_argument("--model", action="append", help="only this model (repeatable)")
+    p.add_argument("--source", action="append", help="only this source (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = sub.add_parser("grade", help="grade trajectories (math answers, IFEval instructions)")
+    store_arg(p)
+    p.add_argument("--grader", required=True, choices=["math", "ifeval"])
+    p.add_argument("--target", default="answer", choices=["answer", "thinking"],
+                   help="grade the answer (thinking removed, default) or the thinking")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="re-grade graded trajectories")
+    p.add_argument("--model", action="append", help="only this model (repeatable)")
+    p.add_argument("--source", action="append", help="only this source (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = sub.add_parser("stats", help="corpus statistics")
+    stats_sub = p.add_subparsers(dest="stats_command", required=True, metavar="WHAT")
+    k = stats_sub.add_parser("keywords", help="reflection-keyword statistics by group")
+    store_arg(k)
+    k.add_argument("--lexicon", default="r1", help="r1 (default), nowait, mi_peaks")
+    k.add_argument("--keywords", help="a custom comma-separated list instead of a preset")
+    k.add_argument(
+        "--by",
+        action="append",
+        help="group by a column (model, source, status), 'correct', or a metadata key (repeatable)",
+    )
+    k.add_argument("--model", action="append", help="only this model (repeatable)")
+    k.add_argument("--source", action="append", help="only this source (repeatable)")
+    k.add_argument("--per-keyword", action="store_true", help="hits per keyword instead")
+    k.add_argument("--json", action="store_true", help="print a JSON array of objects")
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from workbench.analysis.pipeline import analyze_store
+
+    interactive = sys.stderr.isatty() and not args.json
+
+    def progress(done: int, total: int) -> None:
+        if interactive and (done == total or done % 50 == 0):
+            sys.stderr.write(f"\r  analysed {done}/{total}")
+            sys.stderr.write("\n" if done == total else "")
+            sys.stderr.flush()
+
+    with Store(args.store, create=False) as store:
+        try:
+            summary = analyze_store(
+                store,
+                strategy=args.strategy,
+                taxonomy=args.taxonomy,
+                lexicon=args.lexicon,
+                progress=progress,
+                model=args.model,
+                source=args.source,
+            )
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    if args.json:
+        print_json(summary)
+        return 0
+    labels = ", ".join(f"{k} {v}" for k, v in summary["labels"].items())
+    print(
+        f"analysed {summary['trajectories']} trajectories: {summary['segments']} segments "
+        f"({summary['strategy']}), {summary['keyword_hits']} keyword hits"
+    )
+    print(f"labels ({summary['taxonomy']}): {labels}")
+    return 0
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from workbench.analysis.grading.pipeline import grade_store
+
+    with Store(args.store, create=False) as store:
+        summary = grade_store(
+            store,
+            grader=args.grader,
+            target=args.target,
+            overwrite=args.overwrite,
+            model=args.model,
+            source=args.source,
+        )
+    if args.json:
+        print_json(summary)
+        return 0
+    accuracy = "-" if summary["accuracy"] is None else f"{summary['accuracy']:.3f}"
+    print(
+        f"graded {summary['graded']} of {summary['trajectories']} trajectories with "
+        f"{args.grader} ({args.target}): {summary['correct']} correct, {summary['incorrect']} "
+        f"incorrect, accuracy {accuracy}; {summary['not_applicable']} had nothing to grade "
+        f"against, {summary['skipped_already_graded']} were already graded (--overwrite)"
+    )
+    return 0
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from workbench.analysis.keyword_stats import keyword_counts, keyword_stats, keyword_summary
+
+    lexicon: Any = args.lexicon
+    if args.keywords:
+        lexicon = [w for w in args.keywords.split(",") if w.strip()]
+    by = args.by or ["model"]
+    with Store(args.store, create=False) as store:
+        try:
+            stats = keyword_stats(
+                store.iter_trajectories(model=args.model, source=args.source), lexicon=lexicon
+            )
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    frame = keyword_counts(stats, by=by) if args.per_keyword else keyword_summary(stats, by=by)
+    if args.json:
+        print_json(frame.to_dicts())
+        return 0
+    with pl_config():
+        print(frame)
+    return 0
+
+
+def pl_config() -> Any:
+    """Polars display settings for the terminal: all rows, wide tables."""
+    import polars as pl
+
+    return pl.Config(tbl_rows=200, tbl_cols=20, tbl_width_chars=160, fmt_str_lengths=40)
+
+
+COMMANDS = {"analyze": _cmd_analyze, "grade": _cmd_grade, "stats": _cmd_stats}
