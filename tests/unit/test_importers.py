@@ -326,3 +326,26 @@ def test_tags_and_default_model(tmp_path: Path, store: Store) -> None:
     t = store.get(store.list()["id"][0])
     assert t.model == "my-model" and t.tags == ["batch1"]
     assert wb.Store(store.path).list(tags="batch1").height == 1
+
+
+def test_join_brings_in_fields_by_key(tmp_path: Path, store: Store) -> None:
+    traces = write_jsonl(
+        tmp_path / "t.jsonl",
+        [{"question_id": "q1", "response": "r1"}, {"question_id": "q9", "response": "r9"}],
+    )
+    questions = write_jsonl(
+        tmp_path / "q.jsonl", [{"question_id": "q1", "question": "What?", "level": 2}]
+    )
+    report = import_file(store, traces, join=questions, on="question_id")
+    assert report.imported == 2 and report.unjoined == 1
+    rows = {
+        json.loads(r["metadata"])["question_id"]: r["id"]
+        for r in store.list().iter_rows(named=True)
+    }
+    joined = store.get(rows["q1"])
+    assert joined.prompt_text == "What?" and joined.metadata["level"] == 2
+    assert store.get(rows["q9"]).prompt == []
+    with pytest.raises(ImportFormatError, match="no field 'nope'"):
+        import_file(store, traces, join=questions, on="nope")
+    with pytest.raises(ImportFormatError, match="--on"):
+        import_file(store, traces, join=questions)
