@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workbench import Segment
+from workbench.analysis.agreement import agreement_report, cohen_kappa, macro_f1, majority_baseline
+from workbench.analysis.labeller import ModelLabeller
+
+
+class HashEmbedder:
+    """A deterministic bag-of-words embedder for fast tests (the real one is MiniLM)."""
+
+    def encode(self, texts):
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in t.lower().split():
+                out[i, hash(w.strip(".,!?")) % 64] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-9)
+
+
+def test_metrics() -> None:
+    y = ["a", "a", "b", "b"]
+    assert macro_f1(y, y) == 1.0 and cohen_kappa(y, y) == 1.0
+    assert macro_f1(y, ["a", "a", "a", "a"]) == pytest.approx((2 / 3 + 0) / 2)
+    assert cohen_kappa(y, ["a", "a", "a", "a"]) == 0.0
+    assert cohen_kappa(["a", "b"], ["b", "a"]) == pytest.approx(-1.0)
+    assert majority_baseline(["x", "y", "y"], 2) == ["y", "y"]
+    assert agreement_report(y, y)["accuracy"] == 1.0
+    with pytest.raises(ValueError):
+        macro_f1(["a"], [])
+
+
+def test_model_labeller_learns_and_round_trips(tmp_path: Path) -> None:
+    texts = [
+        "Wait, that is wrong.",
+        "Wait, no, I made a mistake.",
+        "Let me check the sum.",
+        "Let me verify this result.",
+        "So 3 + 4 = 7.",
+        "Then 5 * 6 = 30.",
+    ] * 3
+    labels = [
+        "backtracking",
+        "backtracking",
+        "verification",
+        "verification",
+        "computation",
+        "computation",
+    ] * 3
+    labeller = ModelLabeller(embedder=HashEmbedder()).fit(texts, labels)
+    assert labeller.predict(texts[:6]) == labels[:6]
+    segs = [Segment(trajectory_id="t", char_span=(0, 5), text="Wait, that is wrong.")]
+    (out,) = labeller.label_segments(segs)
+    assert (
+        out.labels == ["backtracking"] and out.label_source == "model" and 0 < out.confidence <= 1
+    )
+    labeller.save(tmp_path / "m.npz")
+    again = ModelLabeller.load(tmp_path / "m.npz", embedder=HashEmbedder())
+    assert again.predict(texts[:6]) == labels[:6]
+    with pytest.raises(ValueError, match="not fitted"):
+        ModelLabeller(embedder=HashEmbedder()).predict(["x"])
