@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from workbench import Constraint, Store, Trajectory, ValidationError, import_file
-from workbench.analysis.grading.pipeline import grade_trajectory, ifeval_constraints
+from workbench.analysis.grading.pipeline import grade_store, grade_trajectory, ifeval_constraints
 from workbench.cli import main
 
 
@@ -69,3 +69,18 @@ def test_grade_the_ifeval_gpt4_responses(
         assert t.grade is not None and t.grade.grader == "ifeval"
         followed = [d["followed"] for d in t.grade.details]
         assert not all(followed) and t.grade.score == pytest.approx(sum(followed) / len(followed))
+
+
+def test_math_grading_in_the_store(tmp_path: Path) -> None:
+    with Store(tmp_path / "m.db") as store:
+        right = store.add(
+            Trajectory(raw="<think>17+25=42</think>The answer is \\boxed{42}.", gold="42")
+        )
+        wrong = store.add(Trajectory(raw="<think>17+25=32</think>The answer is 32.", gold="42"))
+        store.add(Trajectory(raw="no gold here"))
+        summary = grade_store(store, grader="math")
+        assert (summary["graded"], summary["correct"], summary["not_applicable"]) == (2, 1, 1)
+        g = store.get(right).grade
+        assert g is not None and g.correct is True and g.grader == "math"
+        assert g.details["extracted"] == "42" and g.details["strategy"] == "boxed"
+        assert store.get(wrong).grade.correct is False
