@@ -78,12 +78,12 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     return (start, end) if end > start else None
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Return the sentence spans of ``text`` (see the module's ``sentences`` rule)."""
+def _split(text: str, boundary: re.Pattern[str], *, keep_boundary: bool) -> list[tuple[int, int]]:
+    """Split at each match of ``boundary`` (kept at the end of the piece, or dropped); trim."""
     spans: list[tuple[int, int]] = []
     start = 0
-    for m in _SENTENCE_END.finditer(text):
-        span = _trim(text, start, m.end())
+    for m in boundary.finditer(text):
+        span = _trim(text, start, m.end() if keep_boundary else m.start())
         if span:
             spans.append(span)
         start = m.end()
@@ -91,6 +91,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     if tail:
         spans.append(tail)
     return spans
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Return the sentence spans of ``text`` (see the module's ``sentences`` rule)."""
+    return _split(text, _SENTENCE_END, keep_boundary=True)
 
 
 @lru_cache(maxsize=32)
@@ -126,16 +131,7 @@ def segment_text(
         )
     if strategy == "sentences":
         return sentence_spans(text)
-    paragraphs: list[tuple[int, int]] = []
-    start = 0
-    for m in _PARAGRAPH.finditer(text):
-        span = _trim(text, start, m.start())
-        if span:
-            paragraphs.append(span)
-        start = m.end()
-    tail = _trim(text, start, len(text))
-    if tail:
-        paragraphs.append(tail)
+    paragraphs = _split(text, _PARAGRAPH, keep_boundary=False)
     if strategy == "paragraphs":
         return _merge_short(paragraphs, min_chars)
     pattern = _cue_pattern(tuple(c.lower() for c in cues))
