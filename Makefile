@@ -45,6 +45,7 @@ test: lint typecheck pytest
 bench: setup
 	$(BIN)/python benchmarks/store.py --json
 	$(BIN)/python benchmarks/streaming.py --json
+	$(BIN)/python benchmarks/segment_agreement.py --json
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
