@@ -63,3 +63,33 @@ def test_model_labeller_learns_and_round_trips(tmp_path: Path) -> None:
     assert again.predict(texts[:6]) == labels[:6]
     with pytest.raises(ValueError, match="not fitted"):
         ModelLabeller(embedder=HashEmbedder()).predict(["x"])
+
+
+def test_context_features_use_neighbours_within_a_trajectory(tmp_path: Path) -> None:
+    texts = [
+        "Okay, the problem asks for a sum.",
+        "Wait, that is wrong.",
+        "So 3 + 4 = 7.",
+        "Okay, the question is about primes.",
+        "Let me check 7 again.",
+        "So 7 is prime.",
+    ]
+    segs = [
+        Segment(
+            trajectory_id="a" if i < 3 else "b", char_span=(i * 10, i * 10 + 5), index=i % 3, text=t
+        )
+        for i, t in enumerate(texts)
+    ]
+    labeller = ModelLabeller(embedder=HashEmbedder(), context=True)
+    x = labeller.segment_features(segs)
+    emb = HashEmbedder().encode(texts)
+    assert x.shape == (6, 3 * 64 + ModelLabeller.POSITION_BINS + 1)
+    assert np.allclose(x[1, 64:128], emb[0]) and np.allclose(x[1, 128:192], emb[2])  # neighbours
+    assert np.allclose(x[3, 64:128], 0) and x[3, -1] == 1.0  # first of trajectory b: no previous
+    assert np.allclose(x[2, 128:192], 0)  # last of trajectory a: no next, not b's first
+    labels = ["problem", "backtracking", "computation"] * 2
+    labeller.fit_segments(segs, labels)
+    assert [s.labels[0] for s in labeller.label_segments(segs)] == labels
+    labeller.save(tmp_path / "c.npz")
+    again = ModelLabeller.load(tmp_path / "c.npz", embedder=HashEmbedder())
+    assert again.context and [s.labels[0] for s in again.label_segments(segs)] == labels

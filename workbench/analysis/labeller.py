@@ -34,7 +34,16 @@ class ModelLabeller:
     class_weight
         ``"balanced"`` weighs classes inversely to their frequency (better macro-F1 on skewed
         labels); ``None`` weighs every example alike.
+    context
+        Use :meth:`segment_features` (the segment's embedding, its neighbours' embeddings and its
+        position in the trace) when fitting and labelling segments. Measured in
+        ``benchmarks/segment_agreement.py`` (variant ``context_position``): it raises Cohen's
+        kappa from 0.22 to 0.28 on the steering traces and from 0.06 to 0.12 on the pm-llm steps.
     """
+
+    POSITION_BINS = 5
+    """Position features: a one-hot of the segment's position in its trace in this many bins, and
+    a flag for the first segment."""
 
     def __init__(
         self,
@@ -43,8 +52,10 @@ class ModelLabeller:
         l2: float = 1e-3,
         max_iter: int = 200,
         class_weight: str | None = "balanced",
+        context: bool = False,
     ) -> None:
         self._embedder = embedder
+        self.context = context
         self.l2 = l2
         self.max_iter = max_iter
         self.class_weight = class_weight
@@ -125,11 +136,42 @@ class ModelLabeller:
         proba = self.predict_proba(texts, features=features)
         return [self.labels[i] for i in proba.argmax(axis=1)]
 
+    def segment_features(self, segments: Sequence[Segment]) -> np.ndarray:
+        """Features of segments: their embeddings, plus context when :attr:`context` is set.
+
+        With context, each row is ``[embedding, previous segment's embedding, next segment's
+        embedding, position one-hot, first flag]``; neighbours are the segments before and after
+        in ``segments`` that belong to the same trajectory (zeros at the ends).
+        """
+        emb = self.embed([s.text for s in segments])
+        if not self.context:
+            return emb
+        zero = np.zeros(emb.shape[1], dtype=np.float32)
+        groups: dict[str, list[int]] = {}
+        for i, s in enumerate(segments):
+            groups.setdefault(s.trajectory_id, []).append(i)
+        bins = self.POSITION_BINS
+        rows = np.zeros((len(segments), 3 * emb.shape[1] + bins + 1), dtype=np.float32)
+        for members in groups.values():
+            for k, i in enumerate(members):
+                prev = emb[members[k - 1]] if k > 0 else zero
+                nxt = emb[members[k + 1]] if k + 1 < len(members) else zero
+                position = np.zeros(bins + 1, dtype=np.float32)
+                share = k / max(1, len(members) - 1)
+                position[min(bins - 1, int(share * bins))] = 1.0
+                position[bins] = float(k == 0)
+                rows[i] = np.concatenate([emb[i], prev, nxt, position])
+        return rows
+
+    def fit_segments(self, segments: Sequence[Segment], labels: Sequence[str]) -> ModelLabeller:
+        """Fit on labelled segments (in trace order, so that context features see neighbours)."""
+        return self.fit(None, labels, features=self.segment_features(segments))
+
     def label_segments(self, segments: Sequence[Segment]) -> list[Segment]:
         """Return copies of ``segments`` labelled by the model (``label_source="model"``)."""
         if not segments:
             return []
-        proba = self.predict_proba([s.text for s in segments])
+        proba = self.predict_proba(features=self.segment_features(segments))
         return [
             replace(
                 s,
@@ -144,13 +186,21 @@ class ModelLabeller:
         """Save the fitted classifier (not the embedder) to an ``.npz`` file."""
         if self.weights is None or self.bias is None:
             raise ValueError("the labeller is not fitted")
-        np.savez(Path(path), weights=self.weights, bias=self.bias, labels=np.array(self.labels))
+        np.savez(
+            Path(path),
+            weights=self.weights,
+            bias=self.bias,
+            labels=np.array(self.labels),
+            context=np.array(self.context),
+        )
 
     @classmethod
     def load(cls, path: str | Path, *, embedder: Any = None) -> ModelLabeller:
         """Load a classifier saved with :meth:`save`."""
         data = np.load(Path(path))
-        labeller = cls(embedder=embedder)
+        labeller = cls(
+            embedder=embedder, context=bool(data["context"]) if "context" in data else False
+        )
         labeller.weights, labeller.bias = data["weights"], data["bias"]
         labeller.labels = [str(x) for x in data["labels"]]
         return labeller
