@@ -101,3 +101,31 @@ def test_internal_redundancy_with_minilm() -> None:
     low = internal_redundancy(varied)
     assert high is not None and low is not None
     assert high > 0.85 > low
+
+
+def test_overthinking_frame_summary_and_cli(tmp_path, capsys) -> None:
+    import json
+
+    from workbench import Store
+    from workbench.analysis.overthinking import overthinking_frame, overthinking_summary
+    from workbench.cli import main
+
+    ts = [
+        Trajectory.from_parts(thinking=THINKING, answer="391", gold="391", model="m1"),
+        Trajectory.from_parts(
+            thinking="I cannot tell. Maybe later.", answer="?", gold="391", model="m1"
+        ),
+        Trajectory.from_parts(thinking=THINKING, answer="391", gold="391", model="m2"),
+    ]
+    frame = overthinking_frame(ts)
+    assert frame["fcs_found"].to_list() == [True, False, True]
+    summary = overthinking_summary(frame, by="model")
+    assert summary["share_with_fcs"].to_list() == [0.5, 1.0]
+    db = tmp_path / "o.db"
+    with Store(db) as s:
+        s.add_many(ts)
+    assert main(["stats", "overthinking", "--store", str(db), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["model"] for r in rows] == ["m1", "m2"] and rows[1]["erd_mean"] == pytest.approx(
+        frame["erd"][2]
+    )

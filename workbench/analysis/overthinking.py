@@ -17,11 +17,14 @@ Definitions follow "Reconsidering Overthinking" (arXiv 2508.02178), with our cho
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from workbench.analysis.segment import sentence_spans
 from workbench.trajectory import Trajectory
@@ -36,6 +39,8 @@ __all__ = [
     "first_correct_solution",
     "internal_redundancy",
     "overthinking",
+    "overthinking_frame",
+    "overthinking_summary",
 ]
 
 REDUNDANCY_THRESHOLD = 0.85
@@ -218,3 +223,67 @@ def overthinking(
         ird=ird,
         redundant=None if ird is None else ird > REDUNDANCY_THRESHOLD,
     )
+
+
+OVERTHINKING_SCHEMA: dict[str, Any] = {
+    "id": pl.String,
+    "model": pl.String,
+    "source": pl.String,
+    "correct": pl.Boolean,
+    "metadata": pl.String,
+    "thinking_chars": pl.Int64,
+    "fcs_found": pl.Boolean,
+    "fcs_rel_pos": pl.Float64,
+    "erd": pl.Float64,
+    "unit": pl.String,
+    "ird": pl.Float64,
+    "redundant": pl.Boolean,
+}
+
+
+def overthinking_frame(
+    trajectories: Iterable[Trajectory], *, internal: bool = False, embedder: Any = None
+) -> pl.DataFrame:
+    """Return one row of overthinking measures per trajectory (see :func:`overthinking`)."""
+    rows: dict[str, list[Any]] = {name: [] for name in OVERTHINKING_SCHEMA}
+    for t in trajectories:
+        o = overthinking(t, internal=internal, embedder=embedder)
+        values = {
+            "id": t.id,
+            "model": t.model,
+            "source": t.source,
+            "correct": None if t.grade is None else t.grade.correct,
+            "metadata": json.dumps(t.metadata, ensure_ascii=False),
+            "thinking_chars": len(t.thinking),
+            "fcs_found": o.fcs_end is not None,
+            "fcs_rel_pos": o.fcs_rel_pos,
+            "erd": o.erd,
+            "unit": o.unit,
+            "ird": o.ird,
+            "redundant": o.redundant,
+        }
+        for name, value in values.items():
+            rows[name].append(value)
+    return pl.DataFrame(rows, schema=OVERTHINKING_SCHEMA)
+
+
+def overthinking_summary(
+    frame: pl.DataFrame, *, by: str | Sequence[str] | None = "model"
+) -> pl.DataFrame:
+    """Aggregate :func:`overthinking_frame` by group (a column, or a metadata key)."""
+    fields = [] if by is None else [by] if isinstance(by, str) else list(by)
+    for field in fields:
+        if field not in frame.columns:
+            path = "$['" + field.replace("'", "\\'") + "']"
+            frame = frame.with_columns(pl.col("metadata").str.json_path_match(path).alias(field))
+    aggs = [
+        pl.len().alias("traces"),
+        pl.col("fcs_found").mean().alias("share_with_fcs"),
+        pl.col("fcs_rel_pos").median().alias("fcs_rel_pos_median"),
+        pl.col("erd").mean().alias("erd_mean"),
+        pl.col("erd").median().alias("erd_median"),
+        pl.col("ird").mean().alias("ird_mean"),
+        pl.col("redundant").mean().alias("share_redundant"),
+    ]
+    out = frame.group_by(fields, maintain_order=True).agg(aggs) if fields else frame.select(aggs)
+    return out.sort(fields, nulls_last=True) if fields else out

@@ -55,6 +55,13 @@ def add_parsers(sub: Any) -> None:
     k.add_argument("--source", action="append", help="only this source (repeatable)")
     k.add_argument("--per-keyword", action="store_true", help="hits per keyword instead")
     k.add_argument("--json", action="store_true", help="print a JSON array of objects")
+    o = stats_sub.add_parser("overthinking", help="first correct solution and redundancy by group")
+    store_arg(o)
+    o.add_argument("--by", action="append", help="group by a column or a metadata key (repeatable)")
+    o.add_argument("--model", action="append", help="only this model (repeatable)")
+    o.add_argument("--source", action="append", help="only this source (repeatable)")
+    o.add_argument("--internal", action="store_true", help="also internal redundancy (MiniLM)")
+    o.add_argument("--json", action="store_true", help="print a JSON array of objects")
 
 
 def _cmd_train_labeller(args: argparse.Namespace) -> int:
@@ -143,6 +150,28 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
+    if args.stats_command == "overthinking":
+        return _overthinking(args)
+    return _keywords(args)
+
+
+def _overthinking(args: argparse.Namespace) -> int:
+    from workbench.analysis.overthinking import overthinking_frame, overthinking_summary
+
+    with Store(args.store, create=False) as store:
+        frame = overthinking_frame(
+            store.iter_trajectories(model=args.model, source=args.source), internal=args.internal
+        )
+    summary = overthinking_summary(frame, by=args.by or ["model"])
+    if args.json:
+        print_json(summary.to_dicts())
+    else:
+        with pl_config():
+            print(summary)
+    return 0
+
+
+def _keywords(args: argparse.Namespace) -> int:
     from workbench.analysis.keyword_stats import keyword_counts, keyword_stats, keyword_summary
 
     lexicon: Any = args.lexicon
