@@ -27,8 +27,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 demo: setup
 	$(BIN)/workbench import --sample --store $(STORE)
+	$(BIN)/workbench generate --model smollm2-135m --prompt "What is 17 + 25?" --n 2 --max-new-tokens 64 --store $(STORE)
+	$(BIN)/workbench analyze --store $(STORE)
 	$(BIN)/workbench info --store $(STORE)
 	$(BIN)/workbench ls --store $(STORE)
+	$(BIN)/workbench stats keywords --store $(STORE) --lexicon nowait
 
 lint: setup
 	$(BIN)/ruff check workbench tests benchmarks
