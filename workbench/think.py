@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from workbench._validate import Span
 
-__all__ = ["THINK_FORMATS", "ThinkParse", "compose_raw", "parse_think"]
+__all__ = ["THINK_FORMATS", "ThinkParse", "compose_raw", "parse_think", "trim_span"]
 
 THINK_FORMATS: tuple[str, ...] = ("tags", "close_only", "none", "empty", "unterminated", "field")
 """Every value :func:`parse_think` can report as ``think_format``."""
@@ -78,7 +78,8 @@ class ThinkParse:
         return self.raw[self.answer_span[0] : self.answer_span[1]]
 
 
-def _trim(text: str, start: int, end: int) -> Span:
+def trim_span(text: str, start: int, end: int) -> Span:
+    """Shrink ``[start, end)`` of ``text`` past leading and trailing whitespace."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -162,14 +163,14 @@ def parse_think(
     first_open = raw.find(open_tag)
     if first_close < 0:
         if first_open < 0:
-            return ThinkParse(raw, "none", (0, 0), _trim(raw, 0, n), 0)
-        thinking = _trim(raw, first_open + len(open_tag), n)
+            return ThinkParse(raw, "none", (0, 0), trim_span(raw, 0, n), 0)
+        thinking = trim_span(raw, first_open + len(open_tag), n)
         return ThinkParse(raw, "unterminated", thinking, (n, n), 0)
 
     opened = 0 <= first_open < first_close
     think_start = first_open + len(open_tag) if opened else 0
     last_close = raw.rfind(close_tag)
-    thinking = _trim(raw, think_start, last_close)
-    answer = _trim(raw, last_close + len(close_tag), n)
+    thinking = trim_span(raw, think_start, last_close)
+    answer = trim_span(raw, last_close + len(close_tag), n)
     fmt = "empty" if thinking[0] == thinking[1] else ("tags" if opened else "close_only")
     return ThinkParse(raw, fmt, thinking, answer, raw.count(close_tag))

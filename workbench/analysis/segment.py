@@ -28,6 +28,7 @@ from functools import lru_cache
 import numpy as np
 
 from workbench.segment import Segment
+from workbench.think import trim_span
 from workbench.trajectory import Trajectory
 
 __all__ = ["CUES", "DEFAULT_STRATEGY", "STRATEGIES", "segment", "segment_text", "sentence_spans"]
@@ -71,10 +72,7 @@ _PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
+    start, end = trim_span(text, start, end)
     return (start, end) if end > start else None
 
 
