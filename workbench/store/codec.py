@@ -15,6 +15,7 @@ __all__ = [
     "decode_tokens",
     "dumps",
     "encode_tokens",
+    "source_key",
     "trajectory_from_rows",
     "trajectory_rows",
 ]
@@ -25,6 +26,11 @@ SUMMARY_COLUMNS = (
     "tags, metadata, parent_id, created_at, updated_at, correct, grader, grade_details"
 )
 N_SUMMARY_COLUMNS = SUMMARY_COLUMNS.count(",") + 1
+
+
+def source_key(source: str | None, source_id: str) -> str:
+    """Return the de-duplication key of a record with an id in its source (importers, ``add``)."""
+    return f"src:{source or ''}\x1f{source_id}"
 
 
 def dumps(value: Any) -> str:

@@ -40,6 +40,7 @@ from workbench.store.codec import (
     decode_tokens,
     dumps,
     encode_tokens,
+    source_key,
     trajectory_from_rows,
     trajectory_rows,
 )
@@ -901,7 +902,7 @@ def _frame(rows: builtins.list[tuple[Any, ...]], schema: dict[str, Any]) -> pl.D
 
 def _default_dedup_key(t: Trajectory) -> str:
     if t.source_id is not None:
-        return f"src:{t.source or ''}\x1f{t.source_id}"
+        return source_key(t.source, t.source_id)
     return f"id:{t.id}"
 
 

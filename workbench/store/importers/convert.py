@@ -12,6 +12,7 @@ from typing import Any
 from workbench.errors import ValidationError
 from workbench.grade import Grade
 from workbench.pair import Pair
+from workbench.store.codec import source_key
 from workbench.think import parse_think
 from workbench.trajectory import Message, Trajectory, new_id, prompt_key
 
@@ -232,7 +233,7 @@ def convert_record(
     except ValidationError as exc:
         raise RecordError(str(exc)) from exc
     key = (
-        f"src:{source}\x1f{source_id}"
+        source_key(source, source_id)
         if source_id is not None
         else f"sha:{_content_hash(source, traj.prompt, traj.raw, traj.model, metadata)}"
     )
@@ -293,7 +294,7 @@ def _preference(
         )
         ids[side] = traj.id
         out.trajectories.append(traj)
-        out.dedup_keys.append(f"src:{common['source']}\x1f{base}:{side}")
+        out.dedup_keys.append(source_key(common["source"], traj.source_id or ""))
     out.pairs.append(
         Pair(
             prompt_key=prompt_key(prompt),
