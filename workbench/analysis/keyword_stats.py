@@ -17,6 +17,8 @@ from workbench.analysis.keywords import (
     get_lexicon,
     relative_positions,
 )
+from workbench.analysis.tokens import thinking_token_ends
+from workbench.store.frames import with_metadata_columns
 from workbench.trajectory import Trajectory
 
 __all__ = ["CORRECT_THRESHOLD", "keyword_counts", "keyword_stats", "keyword_summary"]
@@ -44,16 +46,6 @@ STATS_SCHEMA: dict[str, Any] = {
     "gaps_words": pl.List(pl.Int64),
     "keywords": pl.List(pl.String),
 }
-
-
-def _thinking_tokens(t: Trajectory) -> int | None:
-    if t.tokens is None or t.tokens.offsets is None:
-        return None
-    start, end = t.thinking_span
-    offsets = t.tokens.offsets
-    return int(
-        ((offsets[:, 0] >= start) & (offsets[:, 1] <= end) & (offsets[:, 1] > offsets[:, 0])).sum()
-    )
 
 
 def _correct(t: Trajectory) -> bool | None:
@@ -91,7 +83,8 @@ def keyword_stats(
         thinking = t.thinking
         hits = find_keywords(thinking, lexicon=lex)
         words = count_words(thinking)
-        tokens = _thinking_tokens(t)
+        ends = thinking_token_ends(t)
+        tokens = None if ends is None else len(ends)
         positions = relative_positions(hits, len(thinking))
         gaps = [count_words(thinking[a.end : b.start]) for a, b in itertools.pairwise(hits)]
         values = {
@@ -118,17 +111,6 @@ def keyword_stats(
     return pl.DataFrame(rows, schema=STATS_SCHEMA)
 
 
-def _group_columns(stats: pl.DataFrame, by: Sequence[str]) -> tuple[pl.DataFrame, list[str]]:
-    """Add a column for each grouping field that is not a stats column (metadata or ``correct``)."""
-    frame = stats
-    for field in by:
-        if field in frame.columns:
-            continue
-        path = "$['" + field.replace("'", "\\'") + "']"
-        frame = frame.with_columns(pl.col("metadata").str.json_path_match(path).alias(field))
-    return frame, list(by)
-
-
 def keyword_summary(
     stats: pl.DataFrame, *, by: str | Sequence[str] | None = "model"
 ) -> pl.DataFrame:
@@ -152,7 +134,7 @@ def keyword_summary(
         ``mean_per_1k_words`` (the mean of the per-trace rates).
     """
     fields = [] if by is None else [by] if isinstance(by, str) else list(by)
-    frame, keys = _group_columns(stats, fields)
+    frame, keys = with_metadata_columns(stats, fields), fields
     aggs = [
         pl.len().alias("traces"),
         pl.col("hits").sum().alias("hits"),
@@ -186,7 +168,7 @@ def keyword_counts(
 ) -> pl.DataFrame:
     """Hits per keyword (long format): the group fields, ``keyword``, ``hits``."""
     fields = [] if by is None else [by] if isinstance(by, str) else list(by)
-    frame, keys = _group_columns(stats, fields)
+    frame, keys = with_metadata_columns(stats, fields), fields
     exploded = frame.select([*keys, "keywords"]).explode("keywords").drop_nulls("keywords")
     return (
         exploded.group_by([*keys, "keywords"])

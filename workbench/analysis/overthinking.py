@@ -27,6 +27,8 @@ import numpy as np
 import polars as pl
 
 from workbench.analysis.segment import sentence_spans
+from workbench.analysis.tokens import thinking_token_ends
+from workbench.store.frames import with_metadata_columns
 from workbench.trajectory import Trajectory
 
 __all__ = [
@@ -97,11 +99,9 @@ def first_correct_solution(thinking: str, answer: str) -> int | None:
 
 def _token_ends(t: Trajectory) -> tuple[np.ndarray, str]:
     """End offsets (within the thinking) of its tokens, and the unit (``tokens`` or ``words``)."""
-    start, end = t.thinking_span
-    if t.tokens is not None and t.tokens.offsets is not None and len(t.tokens):
-        offsets = t.tokens.offsets
-        inside = (offsets[:, 0] >= start) & (offsets[:, 1] <= end) & (offsets[:, 1] > offsets[:, 0])
-        return offsets[inside, 1] - start, "tokens"
+    ends = thinking_token_ends(t)
+    if ends is not None and t.tokens is not None and len(t.tokens):
+        return ends, "tokens"
     return np.array([m.end() for m in re.finditer(r"\S+", t.thinking)]), "words"
 
 
@@ -272,10 +272,7 @@ def overthinking_summary(
 ) -> pl.DataFrame:
     """Aggregate :func:`overthinking_frame` by group (a column, or a metadata key)."""
     fields = [] if by is None else [by] if isinstance(by, str) else list(by)
-    for field in fields:
-        if field not in frame.columns:
-            path = "$['" + field.replace("'", "\\'") + "']"
-            frame = frame.with_columns(pl.col("metadata").str.json_path_match(path).alias(field))
+    frame = with_metadata_columns(frame, fields)
     aggs = [
         pl.len().alias("traces"),
         pl.col("fcs_found").mean().alias("share_with_fcs"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["unnest_metadata"]
+__all__ = ["unnest_metadata", "with_metadata_columns"]
 
 
 def unnest_metadata(frame: pl.DataFrame, *, prefix: str = "") -> pl.DataFrame:
@@ -34,3 +34,15 @@ def unnest_metadata(frame: pl.DataFrame, *, prefix: str = "") -> pl.DataFrame:
     if clashes:
         raise ValueError(f"metadata keys {sorted(clashes)} clash with columns: pass prefix='meta_'")
     return pl.concat([frame.drop("metadata"), expanded], how="horizontal")
+
+
+def with_metadata_columns(frame: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
+    """Add a column for each of ``fields`` that the frame lacks, read from its JSON ``metadata``.
+
+    Values come out as strings (``null`` where the key is missing), ready for ``group_by``.
+    """
+    for field in fields:
+        if field not in frame.columns:
+            path = "$['" + field.replace("'", "\\'") + "']"
+            frame = frame.with_columns(pl.col("metadata").str.json_path_match(path).alias(field))
+    return frame
