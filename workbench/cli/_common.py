@@ -10,7 +10,7 @@ from typing import Any
 from workbench.errors import WorkbenchError
 from workbench.store.store import STORE_ENV
 
-__all__ = ["CliError", "print_json", "store_arg"]
+__all__ = ["CliError", "print_json", "selection_args", "store_arg"]
 
 
 class CliError(WorkbenchError):
@@ -24,6 +24,12 @@ def store_arg(p: argparse.ArgumentParser) -> None:
         metavar="DB",
         help=f"store file (default: ${STORE_ENV}, else ./workbench.db)",
     )
+
+
+def selection_args(p: argparse.ArgumentParser) -> None:
+    """Add the ``--model`` and ``--source`` options that select trajectories (repeatable)."""
+    p.add_argument("--model", action="append", help="only this model (repeatable)")
+    p.add_argument("--source", action="append", help="only this source (repeatable)")
 
 
 def print_json(value: Any) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from workbench.cli._common import CliError, print_json, store_arg
+from workbench.cli._common import CliError, print_json, selection_args, store_arg
 from workbench.store.store import Store
 
 
@@ -20,8 +20,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--lexicon", default="r1", help="r1 (default), nowait, mi_peaks")
     p.add_argument("--strategy", default="cues", help="cues (default), paragraphs, sentences")
     p.add_argument("--labeller", metavar="MODEL.npz", help="label with a trained model labeller")
-    p.add_argument("--model", action="append", help="only this model (repeatable)")
-    p.add_argument("--source", action="append", help="only this source (repeatable)")
+    selection_args(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     p = sub.add_parser("train-labeller", help="train the model labeller on hand-labelled segments")
@@ -36,8 +35,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--target", default="answer", choices=["answer", "thinking"],
                    help="grade the answer (thinking removed, default) or the thinking")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="re-grade graded trajectories")
-    p.add_argument("--model", action="append", help="only this model (repeatable)")
-    p.add_argument("--source", action="append", help="only this source (repeatable)")
+    selection_args(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     p = sub.add_parser("stats", help="corpus statistics")
@@ -51,15 +49,13 @@ def add_parsers(sub: Any) -> None:
         action="append",
         help="group by a column (model, source, status), 'correct', or a metadata key (repeatable)",
     )
-    k.add_argument("--model", action="append", help="only this model (repeatable)")
-    k.add_argument("--source", action="append", help="only this source (repeatable)")
+    selection_args(k)
     k.add_argument("--per-keyword", action="store_true", help="hits per keyword instead")
     k.add_argument("--json", action="store_true", help="print a JSON array of objects")
     o = stats_sub.add_parser("overthinking", help="first correct solution and redundancy by group")
     store_arg(o)
     o.add_argument("--by", action="append", help="group by a column or a metadata key (repeatable)")
-    o.add_argument("--model", action="append", help="only this model (repeatable)")
-    o.add_argument("--source", action="append", help="only this source (repeatable)")
+    selection_args(o)
     o.add_argument("--internal", action="store_true", help="also internal redundancy (MiniLM)")
     o.add_argument("--json", action="store_true", help="print a JSON array of objects")
 

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from workbench.cli._common import CliError, print_json, store_arg
+from workbench.cli._common import CliError, print_json, selection_args, store_arg
 from workbench.store.importers import FORMATS, ImportReport, import_file, parse_mapping
 from workbench.store.query import FILTERS
 from workbench.store.store import Store
@@ -47,8 +47,7 @@ def add_parsers(sub: Any) -> None:
 
     p = sub.add_parser("ls", help="list trajectories")
     store_arg(p)
-    p.add_argument("--model", action="append", help="only this model (repeatable)")
-    p.add_argument("--source", action="append", help="only this source (repeatable)")
+    selection_args(p)
     p.add_argument("--status", action="append", help="complete, partial, cancelled or error")
     p.add_argument("--think-format", action="append", help="tags, close_only, none, empty, ...")
     p.add_argument("--tag", action="append", help="must carry this tag (repeatable: all of them)")
