@@ -10,6 +10,8 @@ Layout choices, for speed at 100k+ trajectories:
   the large texts; ``trajectory_bodies`` holds prompt, raw text and other JSON, keyed by the same
   rowid; ``token_arrays`` holds per-token arrays as little-endian binary blobs.
 * ``annotations`` is append-only (an ``AUTOINCREMENT`` sequence gives the history order).
+* ``attention`` keeps constraint-attention results (float32 ``[tokens, layers, constraints]``
+  blobs), one per trajectory, model and constraint set.
 * ``dedup_key`` makes imports idempotent: ``source`` + ``source_id`` when the record had an id,
   a content hash when it did not, the trajectory id for generated trajectories.
 """
@@ -123,7 +125,26 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX trajectories_correct ON trajectories(correct)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
+def _v3(conn: sqlite3.Connection) -> None:
+    """Constraint attention results: per generated token, layer and constraint, one blob."""
+    conn.execute(
+        """CREATE TABLE attention (
+            id            TEXT PRIMARY KEY,
+            trajectory_id TEXT NOT NULL REFERENCES trajectories(id) ON DELETE CASCADE,
+            model         TEXT NOT NULL,
+            constraints   TEXT NOT NULL,
+            n_tokens      INTEGER NOT NULL,
+            n_layers      INTEGER NOT NULL,
+            mass          BLOB NOT NULL,
+            offsets       BLOB NOT NULL,
+            meta          TEXT NOT NULL DEFAULT '{}',
+            created_at    REAL NOT NULL,
+            UNIQUE (trajectory_id, model, constraints)
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
 """``MIGRATIONS[i]`` moves a database from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

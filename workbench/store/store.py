@@ -34,6 +34,7 @@ from workbench.errors import NotFoundError, StoreError, ValidationError
 from workbench.grade import Grade
 from workbench.pair import Pair
 from workbench.segment import Segment
+from workbench.store.attention import AttentionStore
 from workbench.store.codec import (
     N_SUMMARY_COLUMNS,
     SUMMARY_COLUMNS,
@@ -133,7 +134,7 @@ class AddResult:
     duplicates: list[str] = field(default_factory=list)
 
 
-class Store:
+class Store(AttentionStore):
     """A workbench store: one SQLite file.
 
     Parameters

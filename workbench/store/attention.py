@@ -1,0 +1,183 @@
+"""Constraint-attention results in the store (the ``attention`` table, schema v3).
+
+The store keeps arrays and names only; :mod:`workbench.constraints.attention` turns them into
+:class:`~workbench.constraints.frames.ConstraintAttention` objects.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from workbench.errors import NotFoundError, ValidationError
+from workbench.trajectory import new_id
+
+__all__ = ["AttentionRecord", "AttentionStore"]
+
+
+@dataclass
+class AttentionRecord:
+    """One stored constraint-attention result.
+
+    Attributes
+    ----------
+    trajectory_id, model
+        What was measured, with which model.
+    constraints
+        One name per constraint (the third axis of ``mass``).
+    mass
+        ``float32[tokens, layers, constraints]``.
+    offsets
+        ``int32[tokens, 2]``: each generated token's character span in the raw text.
+    meta
+        How it was computed (live or teacher-forced, constraint kinds and spans, …).
+    id, created_at
+        Identity and time.
+    """
+
+    trajectory_id: str
+    model: str
+    constraints: list[str]
+    mass: np.ndarray
+    offsets: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=new_id)
+    created_at: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self.mass = np.ascontiguousarray(self.mass, dtype=np.float32)
+        self.offsets = np.ascontiguousarray(self.offsets, dtype=np.int32).reshape(-1, 2)
+        if self.mass.ndim != 3:
+            raise ValidationError("AttentionRecord.mass", f"needs 3 axes, got {self.mass.shape}")
+        if self.mass.shape[0] != self.offsets.shape[0]:
+            raise ValidationError(
+                "AttentionRecord.offsets",
+                f"{self.offsets.shape[0]} spans for {self.mass.shape[0]} tokens",
+            )
+        if self.mass.shape[2] != len(self.constraints):
+            raise ValidationError(
+                "AttentionRecord.constraints",
+                f"{len(self.constraints)} names for {self.mass.shape[2]} constraints",
+            )
+
+
+_COLUMNS = "id, trajectory_id, model, constraints, n_tokens, n_layers, meta, created_at"
+
+
+class AttentionStore:
+    """Mixin of :class:`~workbench.store.store.Store`: stored constraint-attention results."""
+
+    def _write(self, *, durable: bool = True) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def resolve_id(self, id_or_prefix: str) -> str:
+        """Return the full id for an id or unique prefix (implemented by the store)."""
+        raise NotImplementedError
+
+    def put_attention(self, record: AttentionRecord) -> str:
+        """Store a result, replacing any earlier one for the same trajectory, model and constraints.
+
+        Returns
+        -------
+        str
+            The record's id.
+        """
+        tid = self.resolve_id(record.trajectory_id)
+        names = json.dumps(record.constraints, ensure_ascii=False)
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM attention WHERE trajectory_id = ? AND model = ? AND constraints = ?",
+                (tid, record.model, names),
+            )
+            conn.execute(
+                "INSERT INTO attention (id, trajectory_id, model, constraints, n_tokens, n_layers,"
+                " mass, offsets, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.id,
+                    tid,
+                    record.model,
+                    names,
+                    int(record.mass.shape[0]),
+                    int(record.mass.shape[1]),
+                    record.mass.astype("<f4").tobytes(),
+                    record.offsets.astype("<i4").tobytes(),
+                    json.dumps(record.meta, ensure_ascii=False),
+                    record.created_at,
+                ),
+            )
+        return record.id
+
+    def attention_records(self, trajectory_id: str | None = None) -> pl.DataFrame:
+        """List stored results without their arrays.
+
+        Returns
+        -------
+        polars.DataFrame
+            ``id, trajectory_id, model, constraints`` (JSON), ``n_tokens, n_layers, meta`` (JSON),
+            ``created_at``.
+        """
+        sql = f"SELECT {_COLUMNS} FROM attention"
+        params: list[Any] = []
+        if trajectory_id is not None:
+            sql += " WHERE trajectory_id = ?"
+            params.append(self.resolve_id(trajectory_id))
+        rows = self._read(sql + " ORDER BY created_at", params)
+        schema = {
+            "id": pl.String,
+            "trajectory_id": pl.String,
+            "model": pl.String,
+            "constraints": pl.String,
+            "n_tokens": pl.Int64,
+            "n_layers": pl.Int64,
+            "meta": pl.String,
+            "created_at": pl.Float64,
+        }
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    def get_attention(self, trajectory_id: str, *, model: str | None = None) -> AttentionRecord:
+        """Return the latest stored result for a trajectory (and model, when given).
+
+        Raises
+        ------
+        NotFoundError
+            When nothing is stored; the message says how to compute it.
+        """
+        tid = self.resolve_id(trajectory_id)
+        sql = (
+            "SELECT id, model, constraints, n_tokens, n_layers, mass, offsets, meta, created_at"
+            " FROM attention WHERE trajectory_id = ?"
+        )
+        params: list[Any] = [tid]
+        if model is not None:
+            sql += " AND model = ?"
+            params.append(model)
+        rows = self._read(sql + " ORDER BY created_at DESC LIMIT 1", params)
+        if not rows:
+            for_model = f" with model {model!r}" if model else ""
+            raise NotFoundError(
+                f"no constraint attention stored for {tid}{for_model}: compute it with "
+                f"`workbench attention --id {tid} --save` or workbench.constraints.constraint_attention"
+            )
+        rid, mdl, names, n, layers, mass, offsets, meta, created = rows[0]
+        constraints = json.loads(names)
+        return AttentionRecord(
+            id=rid,
+            trajectory_id=tid,
+            model=mdl,
+            constraints=constraints,
+            mass=np.frombuffer(mass, dtype="<f4").reshape(n, layers, len(constraints)),
+            offsets=np.frombuffer(offsets, dtype="<i4").reshape(n, 2),
+            meta=json.loads(meta),
+            created_at=created,
+        )
