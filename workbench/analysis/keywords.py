@@ -2,12 +2,20 @@
 
 Matching rules (ours, stated so that counts can be reproduced independently):
 
-* matching is on the thinking text only (:attr:`Trajectory.thinking`), case-insensitive;
+* matching is on the thinking text only (:attr:`Trajectory.thinking`), case-insensitive for the
+  ASCII letters A-Z (other letters match only themselves);
 * a keyword matches only as a whole word: the characters just before and after it are not word
-  characters (letters, digits, underscore);
+  characters, i.e. not ASCII letters, digits or underscore (so "wait了" counts: a CJK character
+  or an accented letter next to a keyword does not make it part of a longer word);
 * a multi-word or hyphenated keyword ("let me check", "double-check") counts once, and its parts
   ("check") are not counted again inside it: at each position the longest keyword wins and
-  matches do not overlap; runs of whitespace inside a phrase match any whitespace.
+  matches do not overlap; runs of whitespace inside a phrase match any run of ASCII whitespace
+  (space, tab, newline, carriage return, form feed, vertical tab);
+* words (:func:`count_words`) are the runs of characters between ASCII whitespace; other
+  Unicode spaces (U+00A0, U+2009, U+3000, ...) are ordinary characters.
+
+These are the semantics of ``re.ASCII | re.IGNORECASE``; they are byte-level definitions, so the
+columnar engine (:mod:`workbench.analysis.corpus`) reproduces them exactly on UTF-8.
 
 Lexicon presets (:data:`LEXICONS`) follow the papers named in their ``source``; ``custom`` lists
 are plain tuples of keywords.
@@ -27,7 +35,9 @@ __all__ = [
     "count_words",
     "find_keywords",
     "get_lexicon",
+    "keyword_form_pattern",
     "keyword_pattern",
+    "normalize_keyword",
     "relative_positions",
 ]
 
@@ -101,6 +111,15 @@ LEXICONS: dict[str, Lexicon] = {
 
 DEFAULT_LEXICON = "r1"
 
+FLAGS = re.IGNORECASE | re.ASCII
+"""Regular-expression flags of keyword matching: ASCII word characters and case folding."""
+
+ASCII_WHITESPACE = " \t\n\r\x0b\x0c"
+"""The whitespace of word counts (and of ``\\s`` under :data:`FLAGS`)."""
+
+_OTHER_SPACE = re.compile("[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+"""The characters ``str.split`` treats as whitespace besides :data:`ASCII_WHITESPACE`."""
+
 
 @dataclass(frozen=True, slots=True)
 class KeywordHit:
@@ -127,18 +146,32 @@ def get_lexicon(lexicon: str | Lexicon | Sequence[str]) -> Lexicon:
                 f"unknown lexicon {lexicon!r}: use one of {sorted(LEXICONS)} or a list of keywords"
             )
         return LEXICONS[lexicon]
-    words = tuple(dict.fromkeys(w.strip().lower() for w in lexicon if w and w.strip()))
+    words = tuple(dict.fromkeys(normalize_keyword(w).lower() for w in lexicon if w and w.strip()))
     if not words:
         raise ValueError("a custom lexicon needs at least one keyword")
     return Lexicon("custom", words, "user-defined")
 
 
+def normalize_keyword(keyword: str) -> str:
+    """Return ``keyword`` with its whitespace runs made single spaces and its ends stripped."""
+    return " ".join(keyword.split())
+
+
+def keyword_form_pattern(form: str) -> str:
+    """Return the regular expression of one normalised keyword (whole word, any whitespace)."""
+    return r"(?<!\w)(?:" + r"\s+".join(re.escape(piece) for piece in form.split()) + r")(?!\w)"
+
+
 @lru_cache(maxsize=64)
 def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
-    """Compile the matcher for ``keywords``: longest first, whole words, case-insensitive."""
-    ordered = sorted(set(keywords), key=lambda k: (-len(k), k))
+    """Compile the matcher for ``keywords``: longest first, whole words, case-insensitive.
+
+    Keywords are normalised (:func:`normalize_keyword`) first, so the longest keyword is also the
+    longest match at a position.
+    """
+    ordered = sorted({normalize_keyword(k) for k in keywords}, key=lambda k: (-len(k), k))
     parts = [r"\s+".join(re.escape(piece) for piece in k.split()) for k in ordered]
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", FLAGS)
 
 
 def _canonical(keywords: tuple[str, ...]) -> dict[str, str]:
@@ -178,7 +211,17 @@ def find_keywords(
 
 
 def count_words(text: str) -> int:
-    """Return the number of whitespace-separated words (the denominator of "hits per 1k words")."""
+    """Return the number of words (the denominator of "hits per 1k words").
+
+    A word is a maximal run of characters that are not ASCII whitespace (:data:`ASCII_WHITESPACE`).
+
+    Examples
+    --------
+    >>> count_words("a b\\u00a0c\\n d")
+    3
+    """
+    if _OTHER_SPACE.search(text) is not None:
+        text = _OTHER_SPACE.sub("x", text)
     return len(text.split())
 
 

@@ -7,6 +7,13 @@ expressions, visible and editable: ``opening`` rules are matched at the start of
 segment that matches nothing gets the taxonomy's ``default`` label with confidence 0. Confidence is
 the winner's share of all points.
 
+Rules are compiled with ``re.IGNORECASE | re.ASCII``: ``\\b``, ``\\w``, ``\\d`` and ``\\s`` are
+ASCII classes and only the ASCII letters A-Z fold case, so "wait了" opens with "wait" and a rule
+reads the same bytes whatever the script around it. A rule that can match the empty string (its
+shortest match has no characters) is rejected when the label is defined: it would count a match
+at every position. These definitions let the columnar engine (:mod:`workbench.analysis.corpus`)
+reproduce every label exactly.
+
 Presets (:data:`TAXONOMIES`): the label *sets* follow the cited papers; every cue rule is ours.
 
 ``dto`` (default)
@@ -27,11 +34,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from re import _parser as sre_parse  # type: ignore[attr-defined]
 
 from workbench.segment import Segment
 
 __all__ = [
+    "FLAGS",
     "MAX_ANYWHERE",
+    "OPENING_PREFIX",
     "OPENING_WEIGHT",
     "TAXONOMIES",
     "PatternLabel",
@@ -49,6 +59,26 @@ OPENING_WEIGHT = 4.0
 MAX_ANYWHERE = 3
 """At most this many points per ``anywhere`` rule and segment."""
 
+FLAGS = re.IGNORECASE | re.ASCII
+"""Flags every cue rule is compiled with."""
+
+OPENING_PREFIX = r"[\"'“‘(*_#\-\s]*(?:"
+"""An ``opening`` rule ``p`` is matched at the start of a segment as ``OPENING_PREFIX + p + ")"``:
+quotes, brackets, markdown markers and whitespace may come first."""
+
+
+def _check_rule(label: str, kind: str, rule: str) -> None:
+    try:
+        width = sre_parse.parse(rule, FLAGS).getwidth()[0]
+        re.compile(rule, FLAGS)
+    except re.error as exc:
+        raise ValueError(f"label {label!r}: invalid {kind} rule {rule!r}: {exc}") from exc
+    if width == 0:
+        raise ValueError(
+            f"label {label!r}: {kind} rule {rule!r} can match the empty string; "
+            "a cue rule must match at least one character"
+        )
+
 
 @dataclass(frozen=True)
 class PatternLabel:
@@ -58,6 +88,12 @@ class PatternLabel:
     description: str
     opening: tuple[str, ...] = ()
     anywhere: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for rule in self.opening:
+            _check_rule(self.name, "opening", rule)
+        for rule in self.anywhere:
+            _check_rule(self.name, "anywhere", rule)
 
 
 @dataclass(frozen=True)
@@ -89,11 +125,8 @@ class Taxonomy:
         """Compiled ``(opening, anywhere)`` rules per label."""
         return {
             label.name: (
-                [
-                    re.compile(r"[\"'“‘(*_#\-\s]*(?:" + p + ")", re.IGNORECASE)
-                    for p in label.opening
-                ],
-                [re.compile(p, re.IGNORECASE) for p in label.anywhere],
+                [re.compile(OPENING_PREFIX + p + ")", FLAGS) for p in label.opening],
+                [re.compile(p, FLAGS) for p in label.anywhere],
             )
             for label in self.labels
         }

@@ -17,6 +17,12 @@ Strategies (:data:`STRATEGIES`):
     merged into the one before.
 
 Every span is in :attr:`Trajectory.raw` coordinates and trimmed of surrounding whitespace.
+
+Whitespace here is ASCII whitespace only (space, tab, newline, carriage return, form feed,
+vertical tab: ``\\s`` under ``re.ASCII``); other Unicode spaces (U+00A0, U+2009, U+3000, ...) are
+ordinary characters, and cues match case-insensitively for ASCII letters and as whole words in the
+ASCII sense. These byte-level definitions let the columnar engine
+(:mod:`workbench.analysis.corpus`) reproduce the segments exactly.
 """
 
 from __future__ import annotations
@@ -28,10 +34,18 @@ from functools import lru_cache
 import numpy as np
 
 from workbench.segment import Segment
-from workbench.think import trim_span
 from workbench.trajectory import Trajectory
 
-__all__ = ["CUES", "DEFAULT_STRATEGY", "STRATEGIES", "segment", "segment_text", "sentence_spans"]
+__all__ = [
+    "ASCII_WHITESPACE",
+    "CUES",
+    "DEFAULT_STRATEGY",
+    "STRATEGIES",
+    "cue_pattern",
+    "segment",
+    "segment_text",
+    "sentence_spans",
+]
 
 STRATEGIES: tuple[str, ...] = ("paragraphs", "sentences", "cues")
 DEFAULT_STRATEGY = "cues"
@@ -67,12 +81,18 @@ whole word). The first five follow DTO's description and community practice; the
 DEFAULT_MIN_CHARS = 24
 """Segments shorter than this (in characters) are merged into the previous one."""
 
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[A-Z0-9])|\n+")
-_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+ASCII_WHITESPACE = " \t\n\r\x0b\x0c"
+"""The whitespace segments are trimmed of and split at."""
+
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+[\"'“‘(\[A-Z0-9])|\n+", re.ASCII)
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*", re.ASCII)
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-    start, end = trim_span(text, start, end)
+    while start < end and text[start] in ASCII_WHITESPACE:
+        start += 1
+    while end > start and text[end - 1] in ASCII_WHITESPACE:
+        end -= 1
     return (start, end) if end > start else None
 
 
@@ -97,10 +117,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 @lru_cache(maxsize=32)
-def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+def cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    """Compile the cue matcher: optional quotes/markup, then a cue as a whole word.
+
+    It is matched (``re.match``) at a sentence start on the whole text.
+    """
     ordered = sorted(set(cues), key=lambda c: (-len(c), c))
     body = "|".join(r"\s+".join(re.escape(w) for w in c.split()) for c in ordered)
-    return re.compile(r"[\"'“‘(*_#\-\s]*(?:" + body + r")(?!\w)", re.IGNORECASE)
+    return re.compile(r"[\"'“‘(*_#\-\s]*(?:" + body + r")(?!\w)", re.IGNORECASE | re.ASCII)
 
 
 def segment_text(
@@ -132,7 +156,7 @@ def segment_text(
     paragraphs = _split(text, _PARAGRAPH, keep_boundary=False)
     if strategy == "paragraphs":
         return _merge_short(paragraphs, min_chars)
-    pattern = _cue_pattern(tuple(c.lower() for c in cues))
+    pattern = cue_pattern(tuple(c.lower() for c in cues))
     spans: list[tuple[int, int]] = []
     for p_start, p_end in paragraphs:
         seg_start = p_start

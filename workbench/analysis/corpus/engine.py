@@ -1,0 +1,499 @@
+"""The corpus engine: segments, rule labels and keyword statistics for many traces at once."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+
+from workbench.analysis import patterns
+from workbench.analysis.corpus import kernels
+from workbench.analysis.corpus.compile import (
+    KeywordForms,
+    MatchTables,
+    RuleTables,
+    Tables,
+    cue_tables,
+    keyword_forms,
+    match_tables,
+    rule_tables,
+)
+from workbench.analysis.keywords import DEFAULT_LEXICON, Lexicon, get_lexicon
+from workbench.analysis.patterns import Taxonomy, get_taxonomy
+from workbench.analysis.segment import CUES, DEFAULT_MIN_CHARS, DEFAULT_STRATEGY, STRATEGIES
+
+__all__ = ["CARRIED_COLUMNS", "CorpusAnalytics", "analyze_corpus"]
+
+CHUNK_BYTES = 16_000_000
+"""Traces are processed in chunks of about this many bytes (bounds the scratch memory)."""
+
+CARRIED_COLUMNS = ("model", "source", "status", "grade", "correct", "metadata")
+"""Columns of an input frame that are copied into the keyword statistics when present."""
+
+_STRATEGY_CODES = {"paragraphs": kernels.PARAGRAPHS, "sentences": kernels.SENTENCES,
+                   "cues": kernels.CUES}  # fmt: skip
+
+
+@dataclass
+class CorpusAnalytics:
+    """The result of :func:`analyze_corpus`.
+
+    Attributes
+    ----------
+    segments
+        One row per segment: ``trace`` (row of the input), ``id``, ``index`` (of the segment in
+        its trace), ``start, end`` (character offsets into the thinking), ``label`` and
+        ``confidence`` (rounded to 4 decimals, as :func:`label_segments` does). Without labels
+        (``labels=False``) the last two columns are left out.
+    keywords
+        One row per trace, the text-derived columns of
+        :func:`~workbench.analysis.keyword_stats.keyword_stats` (``thinking_chars, words, hits,
+        per_1k_words, first_hit_rel_pos, hit_rel_positions, gaps_words, keywords``) with ``id``,
+        ``tokens`` and ``per_1k_tokens`` (null: no token offsets here), and the
+        :data:`CARRIED_COLUMNS` of the input, so that it can go to ``keyword_summary``.
+    timings
+        Seconds per stage.
+    """
+
+    segments: pl.DataFrame
+    keywords: pl.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _as_series(data: Any) -> tuple[pl.Series, pl.Series, pl.DataFrame | None]:
+    """Return the thinking as a String series, the ids, and the input frame (if any)."""
+    frame: pl.DataFrame | None = None
+    if isinstance(data, pl.LazyFrame):
+        data = data.collect()
+    if isinstance(data, pl.DataFrame):
+        if "thinking" not in data.columns:
+            raise ValueError(
+                f"the frame needs a 'thinking' column (and optionally 'id'); it has {data.columns}"
+            )
+        frame = data
+        texts = data.get_column("thinking")
+    elif isinstance(data, pl.Series):
+        texts = data
+    elif isinstance(data, str):
+        raise TypeError("pass a list of strings or a frame, not one string")
+    elif isinstance(data, Sequence):
+        bad = next((type(t).__name__ for t in data if not isinstance(t, str)), None)
+        if bad is not None:
+            raise TypeError(f"every text must be a str, got {bad}")
+        try:
+            texts = pl.Series("thinking", data, dtype=pl.String)
+        except Exception as exc:  # lone surrogates cannot be UTF-8
+            raise ValueError(f"texts must be encodable as UTF-8: {exc}") from exc
+    else:
+        raise TypeError(
+            "analyze_corpus takes a polars DataFrame with 'id' and 'thinking' columns, "
+            f"a Series or a list of strings, not {type(data).__name__}"
+        )
+    if texts.dtype != pl.String:
+        raise TypeError(f"the thinking column must be of type String, not {texts.dtype}")
+    if texts.null_count():
+        raise ValueError(f"the thinking column has {texts.null_count()} null values")
+    if frame is not None and "id" in frame.columns:
+        ids = frame.get_column("id").cast(pl.String)
+    else:
+        ids = pl.Series("id", np.arange(len(texts)), dtype=pl.Int64).cast(pl.String)
+    return texts.rename("thinking"), ids.rename("id"), frame
+
+
+def _buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """UTF-8 bytes and int64 offsets of a String series (one copy, into Arrow's layout)."""
+    arr = texts.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
+    return data, offsets
+
+
+@dataclass
+class _Chunk:
+    trace0: int
+    n_segs: np.ndarray
+    seg_s: np.ndarray
+    seg_e: np.ndarray
+    seg_open: np.ndarray
+    seg_counts: np.ndarray
+    n_hits: np.ndarray
+    hit_pos: np.ndarray
+    hit_kw: np.ndarray
+    hit_gap: np.ndarray
+    words: np.ndarray
+    chars: np.ndarray
+
+
+def _compact(base: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Slot indices of ``counts[i]`` items starting at ``base[i]``, in order."""
+    total = int(counts.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.repeat(base - (np.cumsum(counts) - counts), counts)
+    return starts + np.arange(total, dtype=np.int64)
+
+
+def _run_chunk(
+    data: np.ndarray,
+    offs: np.ndarray,
+    trace0: int,
+    *,
+    strategy: int,
+    min_chars: int,
+    cue: Tables,
+    rules: RuleTables | None,
+    match: MatchTables,
+    do_keywords: bool,
+) -> _Chunk:
+    lengths = np.diff(offs)
+    n = len(lengths)
+    seg_base = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths // 2 + 1, out=seg_base[1:])
+    hit_base = np.zeros(n + 1, dtype=np.int64)
+    if do_keywords:
+        np.cumsum(lengths, out=hit_base[1:])
+    n_seg_slots = int(seg_base[-1])
+    n_hit_slots = max(int(hit_base[-1]), 1)
+    n_rules = rules.n_fast if rules is not None else 0
+    seg_s = np.empty(n_seg_slots, dtype=np.int64)
+    seg_e = np.empty(n_seg_slots, dtype=np.int64)
+    seg_cs = np.empty(n_seg_slots, dtype=np.int64)
+    seg_ce = np.empty(n_seg_slots, dtype=np.int64)
+    seg_open = np.zeros(n_seg_slots if rules is not None else 1, dtype=np.uint64)
+    seg_counts = np.zeros((n_seg_slots if n_rules else 1, max(n_rules, 1)), dtype=np.uint16)
+    hit_pos = np.empty(n_hit_slots, dtype=np.int64)
+    hit_kw = np.empty(n_hit_slots, dtype=np.int32)
+    hit_gap = np.empty(n_hit_slots, dtype=np.int64)
+    n_segs = np.zeros(n, dtype=np.int64)
+    n_hits = np.zeros(n, dtype=np.int64)
+    words = np.zeros(n, dtype=np.int64)
+    chars = np.zeros(n, dtype=np.int64)
+    op = rules.opening if rules is not None else Tables.empty()
+    op_masks = rules.opening_masks if rules is not None else np.zeros(1, np.uint64)
+    m = match.dfa
+    kernels.analyze_chunk(
+        data, offs, strategy, min_chars,
+        cue.next_state, cue.accept, cue.accept_end, cue.start,
+        rules is not None,
+        op.next_state, op.accept, op.accept_end, op.start, op_masks,
+        match.trans, m.accept_end, match.pre, m.start, match.shift, match.pre2,
+        match.start_index, match.rule_mask, match.kw_form, n_rules,
+        do_keywords,
+        seg_base, hit_base,
+        seg_s, seg_e, seg_cs, seg_ce, seg_open, seg_counts,
+        hit_pos, hit_kw, hit_gap,
+        n_segs, n_hits, words, chars,
+    )  # fmt: skip
+    si = _compact(seg_base[:-1], n_segs)
+    hi = _compact(hit_base[:-1], n_hits)
+    gi = _compact(hit_base[:-1], np.maximum(n_hits - 1, 0))
+    return _Chunk(
+        trace0=trace0,
+        n_segs=n_segs,
+        seg_s=seg_cs[si],
+        seg_e=seg_ce[si],
+        seg_open=seg_open[si] if rules is not None else seg_open[:0],
+        seg_counts=seg_counts[si] if n_rules else np.zeros((len(si), 0), np.uint16),
+        n_hits=n_hits,
+        hit_pos=hit_pos[hi],
+        hit_kw=hit_kw[hi],
+        hit_gap=hit_gap[gi],
+        words=words,
+        chars=chars,
+    )
+
+
+def _chunk_bounds(lengths: np.ndarray, chunk_bytes: int) -> list[tuple[int, int]]:
+    cum = np.cumsum(lengths)
+    bounds = []
+    lo = 0
+    n = len(lengths)
+    while lo < n:
+        base = cum[lo - 1] if lo else 0
+        hi = int(np.searchsorted(cum, base + chunk_bytes, side="right"))
+        hi = max(hi, lo + 1)
+        bounds.append((lo, min(hi, n)))
+        lo = hi
+    return bounds
+
+
+def _labels(
+    rules: RuleTables, opened: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Label index (``len(names)``: the default) and rounded confidence per segment."""
+    n = opened.shape[0]
+    n_labels = len(rules.names)
+    ptr = np.zeros(n_labels + 1, dtype=np.int64)
+    np.cumsum([len(o) for o in rules.rule_order], out=ptr[1:])
+    cols = np.array([c for o in rules.rule_order for c in o] or [0], dtype=np.int64)
+    label = np.empty(n, dtype=np.int64)
+    best = np.empty(n, dtype=np.float64)
+    total = np.empty(n, dtype=np.float64)
+    cap = patterns.MAX_ANYWHERE
+    if counts.shape[1] == 0:
+        counts = np.zeros((n, 1), dtype=np.uint16)
+    kernels.score_segments(
+        opened, counts, ptr, cols, float(patterns.OPENING_WEIGHT), int(cap), n_labels,
+        label, best, total,
+    )  # fmt: skip
+    return label, _rounded_share(best, total)
+
+
+def _rounded_share(best: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """``round(best / total, 4)`` as Python rounds it (0 where the total is 0)."""
+    conf = np.zeros(len(best), dtype=np.float64)
+    nz = total != 0
+    if not nz.any():
+        return conf
+    share = best[nz] / total[nz]
+    b, t = best[nz], total[nz]
+    if np.array_equal(b, np.round(b)) and np.array_equal(t, np.round(t)) and t.max() < 1e6:
+        width = int(t.max()) + 1
+        key = b.astype(np.int64) * width + t.astype(np.int64)
+        present = np.zeros(width * width, dtype=bool)
+        present[key] = True
+        table = np.zeros(width * width, dtype=np.float64)
+        for k in np.flatnonzero(present).tolist():
+            table[k] = round((k // width) / (k % width), 4)
+        conf[nz] = table[key]
+    else:
+        uniq, inverse = np.unique(share, return_inverse=True)
+        conf[nz] = np.array([round(float(x), 4) for x in uniq])[inverse.reshape(-1)]
+    return conf
+
+
+def _fallback_rules(
+    rules: RuleTables,
+    texts: pl.Series,
+    seg_trace: np.ndarray,
+    seg_start: np.ndarray,
+    seg_end: np.ndarray,
+    opened: np.ndarray,
+    counts: np.ndarray,
+) -> None:
+    """Apply the rules the DFA does not support with Python's ``re`` (slow; exact)."""
+    if not rules.opening_fallback and not rules.anywhere_fallback:
+        return
+    values = texts.to_list()
+    for k in range(len(seg_trace)):
+        seg = values[int(seg_trace[k])][int(seg_start[k]) : int(seg_end[k])]
+        for li, pat in rules.opening_fallback:
+            bit = np.uint64(1) << np.uint64(li)
+            if not opened[k] & bit and pat.match(seg):
+                opened[k] |= bit
+        for j, pat in enumerate(rules.anywhere_fallback):
+            counts[k, rules.n_fast + j] = sum(1 for _ in pat.finditer(seg))
+
+
+def _list_series(name: str, offsets: np.ndarray, values: pl.Series) -> pl.Series:
+    arr = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values.to_arrow())
+    out = pl.Series(name, arr)
+    return out
+
+
+def analyze_corpus(
+    data: pl.DataFrame | pl.Series | Sequence[str],
+    *,
+    strategy: str = DEFAULT_STRATEGY,
+    taxonomy: str | Taxonomy = "dto",
+    lexicon: str | Lexicon | Sequence[str] = DEFAULT_LEXICON,
+    cues: Sequence[str] = CUES,
+    min_chars: int = DEFAULT_MIN_CHARS,
+    labels: bool = True,
+    keywords: bool = True,
+    chunk_bytes: int = CHUNK_BYTES,
+    progress: bool = False,
+) -> CorpusAnalytics:
+    """Segment, label and count keywords in many thinking texts at once.
+
+    The results are exactly those of the per-trace functions:
+    :func:`~workbench.analysis.segment.segment_text` (spans),
+    :func:`~workbench.analysis.patterns.rule_label` on each segment's text (label, confidence
+    rounded to 4 decimals) and the text-derived columns of
+    :func:`~workbench.analysis.keyword_stats.keyword_stats`; see ``docs/corpus_analytics.md`` for
+    how (one compiled pass per trace over its UTF-8 bytes, in parallel over traces) and for the
+    rules that fall back to Python's ``re``.
+
+    Parameters
+    ----------
+    data
+        A polars DataFrame with a String column ``thinking`` (the thinking text, e.g.
+        :attr:`Trajectory.thinking`) and optionally ``id`` (otherwise the row number is the id)
+        and any of :data:`CARRIED_COLUMNS`; or a String Series; or a list of strings.
+    strategy, cues, min_chars
+        As for :func:`~workbench.analysis.segment.segment_text`.
+    taxonomy
+        A preset name or a :class:`~workbench.analysis.patterns.Taxonomy`.
+    lexicon
+        A preset name, a :class:`~workbench.analysis.keywords.Lexicon` or a list of keywords.
+    labels, keywords
+        Skip the rule labels or the keyword statistics.
+    chunk_bytes
+        Bytes of text per chunk (memory use is a small multiple of it).
+    progress
+        Print progress to stderr.
+
+    Returns
+    -------
+    CorpusAnalytics
+        The segments and keyword-statistics frames, and stage timings.
+
+    Raises
+    ------
+    TypeError
+        For input that is not text (e.g. a non-String ``thinking`` column).
+    ValueError
+        For null texts, an unknown strategy, taxonomy or lexicon.
+
+    Examples
+    --------
+    >>> out = analyze_corpus(
+    ...     ["Okay, so the problem asks for 2 + 2.\\n\\nWait, let me check that again: it is 4."]
+    ... )
+    >>> out.segments.select("start", "end", "label", "confidence").rows()
+    [(0, 36, 'problem_understanding', 0.8333), (38, 77, 'backtracking', 0.8)]
+    >>> out.keywords.select("words", "hits", "keywords").rows()
+    [(18, 2, ['wait', 'check'])]
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(
+            f"unknown segmentation strategy {strategy!r}: use one of {list(STRATEGIES)}"
+        )
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    texts, ids, frame = _as_series(data)
+    tax = get_taxonomy(taxonomy)
+    lex = get_lexicon(lexicon)
+    cue = cue_tables(tuple(c.lower() for c in cues))
+    rules = rule_tables(tax) if labels else None
+    forms = keyword_forms(lex)
+    match = match_tables(rules.fast if rules else (), forms.forms if keywords else ())
+    timings["compile_s"] = time.perf_counter() - t0
+
+    lengths = texts.str.len_bytes().to_numpy().astype(np.int64, copy=False)
+    chunks: list[_Chunk] = []
+    t_convert = t_kernel = 0.0
+    total_bytes = int(lengths.sum())
+    done = 0
+    for lo, hi in _chunk_bounds(lengths, chunk_bytes):
+        t1 = time.perf_counter()
+        buf, offs = _buffers(texts.slice(lo, hi - lo))
+        t2 = time.perf_counter()
+        chunk = _run_chunk(
+            buf, offs, lo, strategy=_STRATEGY_CODES[strategy], min_chars=min_chars,
+            cue=cue, rules=rules, match=match, do_keywords=keywords,
+        )  # fmt: skip
+        chunks.append(chunk)
+        t3 = time.perf_counter()
+        t_convert += t2 - t1
+        t_kernel += t3 - t2
+        done += int(lengths[lo:hi].sum())
+        if progress:
+            print(f"[analyze_corpus] {done / 1e6:.0f}/{total_bytes / 1e6:.0f} MB", file=sys.stderr)
+    timings["convert_s"] = t_convert
+    timings["kernel_s"] = t_kernel
+
+    t4 = time.perf_counter()
+    n_segs = np.concatenate([c.n_segs for c in chunks]) if chunks else np.zeros(0, np.int64)
+    seg_trace = np.repeat(np.arange(len(texts), dtype=np.int64), n_segs)
+    seg_index = np.arange(len(seg_trace), dtype=np.int64) - np.repeat(
+        np.cumsum(n_segs) - n_segs, n_segs
+    )
+    seg_start = _cat([c.seg_s for c in chunks], np.int64)
+    seg_end = _cat([c.seg_e for c in chunks], np.int64)
+    seg_cols: dict[str, Any] = {
+        "trace": pl.Series("trace", seg_trace, dtype=pl.Int64),
+        "id": ids.gather(seg_trace) if len(seg_trace) else ids.clear(),
+        "index": seg_index,
+        "start": seg_start,
+        "end": seg_end,
+    }
+    if rules is not None:
+        opened = _cat([c.seg_open for c in chunks], np.uint64)
+        counts: np.ndarray = (
+            np.concatenate([c.seg_counts for c in chunks])
+            if chunks
+            else np.zeros((0, rules.n_fast), np.uint16)
+        )
+        if rules.opening_fallback or rules.anywhere_fallback:
+            counts = np.hstack(
+                [counts.astype(np.int64), np.zeros((len(counts), len(rules.anywhere_fallback)),
+                                                   np.int64)]
+            )  # fmt: skip
+            _fallback_rules(rules, texts, seg_trace, seg_start, seg_end, opened, counts)
+        label, conf = _labels(rules, opened, counts)
+        categories = [*rules.names, tax.default]
+        names = pl.Series("label", categories, dtype=pl.String)
+        seg_cols["label"] = names.gather(label)
+        seg_cols["confidence"] = conf
+    segments = pl.DataFrame(seg_cols)
+    timings["labels_s"] = time.perf_counter() - t4
+
+    t5 = time.perf_counter()
+    kw_frame = _keyword_frame(chunks, ids, frame, forms) if keywords else pl.DataFrame()
+    timings["keyword_frame_s"] = time.perf_counter() - t5
+    timings["total_s"] = time.perf_counter() - t0
+    return CorpusAnalytics(segments, kw_frame, timings)
+
+
+def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def _keyword_frame(
+    chunks: list[_Chunk], ids: pl.Series, frame: pl.DataFrame | None, forms: KeywordForms
+) -> pl.DataFrame:
+    words = _cat([c.words for c in chunks], np.int64)
+    chars = _cat([c.chars for c in chunks], np.int64)
+    hits = _cat([c.n_hits for c in chunks], np.int64)
+    pos = _cat([c.hit_pos for c in chunks], np.int64)
+    kws = _cat([c.hit_kw for c in chunks], np.int32)
+    gaps = _cat([c.hit_gap for c in chunks], np.int64)
+    hit_trace_chars = np.repeat(chars, hits)
+    rel = np.minimum(1.0, np.maximum(0.0, pos / np.where(hit_trace_chars > 0, hit_trace_chars, 1)))
+    hit_off = np.zeros(len(hits) + 1, dtype=np.int64)
+    np.cumsum(hits, out=hit_off[1:])
+    gap_counts = np.maximum(hits - 1, 0)
+    gap_off = np.zeros(len(hits) + 1, dtype=np.int64)
+    np.cumsum(gap_counts, out=gap_off[1:])
+    first = np.full(len(hits), np.nan)
+    has = hits > 0
+    first[has] = rel[hit_off[:-1][has]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_1k = 1000.0 * hits / words
+    keyword_names = pl.Series("keywords", list(forms.keywords), dtype=pl.String)
+    cols: dict[str, Any] = {"id": ids}
+    if frame is not None:
+        for name in CARRIED_COLUMNS:
+            if name in frame.columns:
+                cols[name] = frame.get_column(name)
+    cols.update(
+        {
+            "thinking_chars": chars,
+            "words": words,
+            "tokens": pl.Series("tokens", [None] * len(hits), dtype=pl.Int64),
+            "hits": hits,
+            "per_1k_words": pl.Series(
+                "per_1k_words", np.where(words > 0, per_1k, np.nan), nan_to_null=True
+            ),
+            "per_1k_tokens": pl.Series("per_1k_tokens", [None] * len(hits), dtype=pl.Float64),
+            "first_hit_rel_pos": pl.Series("first_hit_rel_pos", first, nan_to_null=True),
+            "hit_rel_positions": _list_series(
+                "hit_rel_positions", hit_off, pl.Series(rel, dtype=pl.Float64)
+            ),
+            "gaps_words": _list_series("gaps_words", gap_off, pl.Series(gaps, dtype=pl.Int64)),
+            "keywords": _list_series("keywords", hit_off, keyword_names.gather(kws)),
+        }
+    )
+    return pl.DataFrame(cols)
