@@ -16,6 +16,9 @@ Commands
     Summarise a store.
 ``workbench analyze``, ``workbench grade``, ``workbench stats keywords``
     Segment and label thinking, grade answers, keyword statistics.
+``workbench pairs --strategy S``, ``workbench export dpo|sft|kto|stepwise --out FILE``
+    Make preference pairs (manual, correctness, length, grade, fcs, early_exit) and export
+    training data in TRL's formats, with a dataset card.
 
 Errors exit with status 2 and one line that says what to do; ``import`` exits with status 1 when
 some records were rejected (the valid ones are stored, the report lists the others).
@@ -28,13 +31,13 @@ import sys
 from collections.abc import Sequence
 
 from workbench._version import __version__
-from workbench.cli import analysis, generate, store_commands
+from workbench.cli import analysis, generate, store_commands, training
 from workbench.cli._common import CliError
 from workbench.errors import WorkbenchError
 
 __all__ = ["CliError", "main"]
 
-_MODULES = (store_commands, generate, analysis)
+_MODULES = (store_commands, generate, analysis, training)
 
 
 def _parser() -> argparse.ArgumentParser:
