@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STORE  ?= workbench.db
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: setup demo test lint typecheck pytest bench clean
+.PHONY: setup demo test lint typecheck pytest bench clean widgets browser-setup test-browser bench-frontend
 
 setup: $(VENV)/.installed
 
@@ -49,6 +49,23 @@ bench: setup
 	$(BIN)/python benchmarks/store.py --json
 	$(BIN)/python benchmarks/streaming.py --json
 	$(BIN)/python benchmarks/segment_agreement.py --json
+
+# Front end: regenerate the TypeScript message types from the Python declaration, type-check, bundle.
+widgets: setup
+	$(BIN)/python -m workbench.widgets._protocol > js/src/protocol.generated.ts
+	cd js && npm ci --no-audit --no-fund && npm run typecheck && node build.mjs
+
+# Browser tier: Debian's chromium (Playwright cannot download its own browser here).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser-setup: setup
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+	$(PIP) install --quiet -e ".[browser]"
+
+test-browser: browser-setup
+	$(BIN)/python -m pytest -m browser tests/browser
+
+bench-frontend: browser-setup
+	$(BIN)/python benchmarks/frontend.py --json
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

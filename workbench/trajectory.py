@@ -493,6 +493,15 @@ class Trajectory:
         """Parse a JSON string written by :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Display in Jupyter: a LiveTrace widget, escaped static HTML and the trajectory MIME type.
+
+        See :mod:`workbench.widgets.display`.
+        """
+        from workbench.widgets.display import trajectory_mimebundle
+
+        return trajectory_mimebundle(self)
+
     def __repr__(self) -> str:
         return (
             f"Trajectory(id={self.id!r}, model={self.model!r}, status={self.status!r}, "

@@ -198,6 +198,12 @@ class Run:
             "samples": len(self.recorder.samples),
         }
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Display in Jupyter: a streaming LiveTrace (Stop, end thinking, Wait) or static HTML."""
+        from workbench.widgets.display import run_mimebundle
+
+        return run_mimebundle(self)
+
     def __repr__(self) -> str:
         p = self.progress()
         return (

@@ -1,0 +1,291 @@
+// LiveTrace: a run's samples side by side, thinking and answer panes, segments coloured by
+// pattern as they close, keyword hits, optional logprob/entropy shading, live counters and the
+// run controls (Stop, end thinking now, insert Wait). The same view shows finished trajectories.
+
+import type { Bounds, Counters, SampleDelta, SampleState } from "./protocol.generated";
+import { Channel, float32, int32, type Model } from "./channel";
+import { button, clear, colourIndex, fmt, h, setText } from "./dom";
+import { Decorations, TextStore, TokenStore } from "./textstore";
+import { TextPane, type SampleData, type Shade } from "./textpane";
+
+interface SampleView {
+  data: SampleData;
+  bounds: Bounds;
+  think: TextPane;
+  answer: TextPane;
+  status: HTMLElement;
+  col: HTMLElement;
+}
+
+export function legend(labels: readonly string[]): HTMLElement {
+  const el = h("div", { class: "wb-legend" });
+  labels.forEach((label) => {
+    el.appendChild(
+      h("span", { class: "wb-legend-item" }, [
+        h("span", { class: `wb-swatch wb-c${colourIndex(label, labels)}` }),
+        h("span", { text: label }),
+      ]),
+    );
+  });
+  return el;
+}
+
+export class LiveTraceView {
+  readonly root: HTMLElement;
+  private samples: SampleView[] = [];
+  private seq = -1;
+  private grid: HTMLElement;
+  private counters: Record<keyof Counters, HTMLElement>;
+  private controls: HTMLButtonElement[] = [];
+  private legendBox: HTMLElement;
+  private promptEl: HTMLElement;
+  private status = "";
+  private liveStats: HTMLElement[] = [];
+
+  constructor(private ch: Channel, private model: Model) {
+    this.counters = {
+      status: h("span", { class: "wb-status", text: "" }),
+      tokens: h("span", { class: "wb-count", text: "0" }),
+      tokens_per_s: h("span", { class: "wb-count", text: "0" }),
+      elapsed_s: h("span", { class: "wb-count", text: "0" }),
+      keyword_hits: h("span", { class: "wb-count", text: "0" }),
+    };
+    const stop = button("■ Stop", "Cancel the run now", () => this.ch.send({ type: "stop" }), "wb-stop");
+    const endThink = button("End thinking now", "Force the end of the thinking into every sample", () =>
+      this.ch.send({ type: "end_thinking", sample: null }),
+    );
+    const wait = button("Insert “Wait”", "Make every sample keep thinking (budget forcing)", () =>
+      this.ch.send({ type: "inject", text: "Wait", sample: null }),
+    );
+    this.controls = [stop, endThink, wait];
+    const shade = h("select", { class: "wb-select", title: "Shade tokens by", label: "shade tokens" });
+    for (const v of ["none", "logprob", "entropy"]) shade.appendChild(h("option", { text: `shade: ${v}`, value: v }));
+    shade.value = String(this.model.get("shade") ?? "none");
+    shade.addEventListener("change", () => {
+      this.model.set("shade", shade.value);
+      this.model.save_changes();
+    });
+    const stat = (name: string, el: HTMLElement, unit: string) =>
+      h("span", { class: "wb-stat" }, [h("span", { class: "wb-stat-name", text: name }), el, h("span", { text: unit })]);
+    this.liveStats = [stat("", this.counters.tokens_per_s, " tok/s"), stat("", this.counters.elapsed_s, " s")];
+    const toolbar = h("div", { class: "wb-toolbar" }, [
+      ...this.controls,
+      shade,
+      h("span", { class: "wb-spacer" }),
+      stat("tokens", this.counters.tokens, ""),
+      ...this.liveStats,
+      stat("keyword hits", this.counters.keyword_hits, ""),
+      this.counters.status,
+    ]);
+    this.promptEl = h("details", { class: "wb-prompt" });
+    this.grid = h("div", { class: "wb-samples" });
+    this.legendBox = h("div");
+    this.root = h("div", { class: "wb-live", tabindex: -1 }, [this.promptEl, toolbar, this.grid, this.legendBox, ch.errorEl]);
+    this.renderPrompt();
+    this.renderLegend();
+    this.updateControls();
+    ch.onChange("labels", () => {
+      this.renderLegend();
+      for (const s of this.samples) {
+        s.think.list.invalidateAll();
+        s.answer.list.invalidateAll();
+      }
+    });
+    ch.onChange("prompt", () => this.renderPrompt());
+    ch.onChange("controls", () => this.updateControls());
+    ch.onChange("shade", () => {
+      shade.value = String(this.model.get("shade") ?? "none");
+      for (const s of this.samples) {
+        s.think.list.invalidateAll();
+        s.answer.list.invalidateAll();
+      }
+    });
+    ch.onChange("height", () => this.applyHeight());
+    ch.onMessage((msg, buffers) => {
+      switch (msg.type) {
+        case "snapshot":
+          if (msg.view !== this.ch.viewId) return;
+          this.snapshot(msg.samples, msg.counters, buffers);
+          this.seq = msg.seq;
+          break;
+        case "delta":
+          if (this.seq < 0 || msg.seq <= this.seq) return;
+          this.seq = msg.seq;
+          for (const d of msg.samples) this.delta(d, buffers);
+          this.setCounters(msg.counters);
+          break;
+        case "final": {
+          if (this.seq < 0 || msg.seq <= this.seq) return;
+          this.seq = msg.seq;
+          const s = this.samples[msg.sample];
+          if (!s) return;
+          s.data.deco.setAll(msg.segments, msg.hits);
+          setText(s.status, msg.status);
+          this.setBounds(s, msg.bounds, true);
+          break;
+        }
+        case "scroll_to": {
+          const s = this.samples[msg.sample];
+          if (!s) return;
+          const inAnswer = s.bounds.answer_start !== null && msg.char >= s.bounds.answer_start;
+          (inAnswer ? s.answer : s.think).scrollToChar(msg.char);
+          break;
+        }
+        default:
+          break;
+      }
+    });
+  }
+
+  private labels(): string[] {
+    return (this.model.get("labels") as string[]) ?? [];
+  }
+
+  private renderPrompt(): void {
+    clear(this.promptEl);
+    const prompt = String(this.model.get("prompt") ?? "");
+    const title = String(this.model.get("title") ?? "");
+    this.promptEl.appendChild(h("summary", { text: title || "prompt" }));
+    this.promptEl.appendChild(h("div", { class: "wb-prompt-text", text: prompt }));
+  }
+
+  private renderLegend(): void {
+    clear(this.legendBox);
+    this.legendBox.appendChild(legend(this.labels()));
+  }
+
+  private updateControls(): void {
+    for (const el of this.liveStats) el.style.display = this.model.get("controls") ? "" : "none";
+    const live = Boolean(this.model.get("controls")) && (this.status === "running" || this.status === "");
+    for (const b of this.controls) {
+      b.disabled = !live;
+      b.style.display = this.model.get("controls") ? "" : "none";
+    }
+  }
+
+  private applyHeight(): void {
+    const px = Math.max(120, Math.min(4000, Number(this.model.get("height")) || 420));
+    for (const s of this.samples) {
+      s.think.el.style.maxHeight = `${Math.round(px)}px`;
+      s.answer.el.style.maxHeight = `${Math.round(px * 0.4)}px`;
+    }
+  }
+
+  private setCounters(c: Counters): void {
+    setText(this.counters.tokens, String(c.tokens));
+    setText(this.counters.tokens_per_s, fmt(c.tokens_per_s));
+    setText(this.counters.elapsed_s, fmt(c.elapsed_s));
+    setText(this.counters.keyword_hits, String(c.keyword_hits));
+    setText(this.counters.status, c.status);
+    this.counters.status.className = `wb-status wb-status-${["running", "complete", "cancelled", "error"].includes(c.status) ? c.status : "other"}`;
+    if (c.status !== this.status) {
+      this.status = c.status;
+      this.updateControls();
+    }
+  }
+
+  private newSample(i: number, title: string, status: string): SampleView {
+    const data: SampleData = { text: new TextStore(), tokens: new TokenStore(), deco: new Decorations() };
+    const opts = { labels: () => this.labels(), shade: () => (String(this.model.get("shade") ?? "none") as Shade) };
+    const think = new TextPane(data, opts, "wb-think");
+    const answer = new TextPane(data, opts, "wb-answer");
+    const statusEl = h("span", { class: "wb-sample-status", text: status });
+    const head = h("div", { class: "wb-sample-head" }, [
+      h("span", { class: "wb-sample-title", text: title || `sample ${i}` }),
+      statusEl,
+    ]);
+    if (this.model.get("controls")) {
+      const b1 = button("end thinking", "Force the end of the thinking into this sample", () =>
+        this.ch.send({ type: "end_thinking", sample: i }), "wb-small");
+      const b2 = button("Wait", "Insert “Wait” into this sample", () =>
+        this.ch.send({ type: "inject", text: "Wait", sample: i }), "wb-small");
+      this.controls.push(b1, b2);
+      head.appendChild(b1);
+      head.appendChild(b2);
+    }
+    const col = h("div", { class: "wb-sample" }, [
+      head,
+      h("div", { class: "wb-pane-label", text: "thinking" }),
+      think.el,
+      h("div", { class: "wb-pane-label", text: "answer" }),
+      answer.el,
+    ]);
+    return { data, bounds: { think_start: 0, think_end: null, answer_start: null }, think, answer, status: statusEl, col };
+  }
+
+  private snapshot(samples: SampleState[], counters: Counters, buffers: DataView[]): void {
+    clear(this.grid);
+    this.controls = this.controls.slice(0, 3);
+    this.samples = [];
+    const n = Math.max(1, samples.length);
+    this.grid.style.gridTemplateColumns = `repeat(${n}, minmax(260px, 1fr))`;
+    for (const st of samples) {
+      const s = this.newSample(st.sample, st.title, st.status);
+      this.samples[st.sample] = s;
+      this.grid.appendChild(s.col);
+      s.data.text.append(st.text);
+      const offsets = int32(buffers, st.offsets);
+      if (offsets) s.data.tokens.append(offsets, float32(buffers, st.logprobs), float32(buffers, st.entropies));
+      s.data.deco.setAll(st.segments, st.hits);
+    }
+    this.applyHeight();
+    this.updateControls();
+    this.setCounters(counters);
+    const live = counters.status === "running";
+    for (const st of samples) {
+      const s = this.samples[st.sample];
+      s.think.list.follow = live;
+      s.answer.list.follow = live;
+      this.setBounds(s, st.bounds, true);
+    }
+  }
+
+  private setBounds(s: SampleView, b: Bounds, force: boolean): void {
+    const old = s.bounds;
+    s.bounds = b;
+    const thinkEnd = b.think_end;
+    const answerStart = b.answer_start;
+    if (force || old.think_start !== b.think_start || old.think_end !== thinkEnd) {
+      s.think.start = b.think_start;
+      s.think.end = thinkEnd;
+      s.think.rebuild();
+    }
+    if (force || old.answer_start !== answerStart) {
+      s.answer.start = answerStart ?? 0;
+      s.answer.end = answerStart === null ? 0 : null;
+      s.answer.rebuild();
+    }
+    s.think.afterAppend();
+    s.answer.afterAppend();
+  }
+
+  private delta(d: SampleDelta, buffers: DataView[]): void {
+    const s = this.samples[d.sample];
+    if (!s) return;
+    if (d.text) s.data.text.append(d.text);
+    const offsets = int32(buffers, d.offsets);
+    if (offsets) s.data.tokens.append(offsets, float32(buffers, d.logprobs), float32(buffers, d.entropies));
+    const deco = s.data.deco;
+    const prevOpen = deco.open;
+    if (d.segments.length) deco.addSegments(d.segments);
+    deco.open = d.open_segment;
+    if (d.hits.length) deco.addHits(d.hits);
+    if (d.bounds) this.setBounds(s, d.bounds, false);
+    for (const pane of [s.think, s.answer]) {
+      pane.sync();
+      for (const seg of d.segments) pane.invalidateRange(seg.start, seg.end);
+      for (const hit of d.hits) pane.invalidateRange(hit.start, hit.end);
+      if (prevOpen) pane.invalidateRange(prevOpen.start, prevOpen.end);
+      if (d.open_segment) pane.invalidateRange(d.open_segment.start, d.open_segment.end);
+      pane.afterAppend();
+    }
+  }
+}
+
+export function renderLiveTrace(model: Model, el: HTMLElement): () => void {
+  const ch = new Channel(model);
+  const view = new LiveTraceView(ch, model);
+  el.appendChild(view.root);
+  if (ch.protocolOk()) ch.ready();
+  return () => ch.dispose();
+}

@@ -1,0 +1,617 @@
+"""Message shapes between the kernel and the widgets' front end, declared once.
+
+Every custom message is a JSON object with a ``type`` field; numbers too many for JSON (per-token
+offsets as int32 ``[start, end]`` pairs, logprobs, entropies, attention masses) travel as binary buffers, and the message names them
+by their index in the buffer list. The TypedDicts below are the Python declaration; the TypeScript
+twin ``js/src/protocol.generated.ts`` is generated from them by :func:`typescript` (run
+``python -m workbench.widgets._protocol > js/src/protocol.generated.ts``, done by the front-end build)
+and a unit test fails when the committed file differs. The front end also receives
+:data:`PROTOCOL_HASH` as widget state and shows an error when its bundle was built for another one.
+
+Kernel to front end: :data:`KERNEL_MESSAGES`. Front end to kernel: :data:`FRONT_MESSAGES`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import types
+import typing
+from typing import Any, Literal, TypedDict, Union, get_args, get_origin, get_type_hints
+
+__all__ = [
+    "FRONT_MESSAGES",
+    "KERNEL_MESSAGES",
+    "PROTOCOL_HASH",
+    "VIEWS",
+    "ProtocolError",
+    "schema",
+    "typescript",
+    "validate_front_message",
+]
+
+VIEWS: tuple[str, ...] = ("live_trace", "annotator", "heatmap", "stats", "compare")
+"""The front-end views; a widget's ``_view`` trait names one."""
+
+
+# -- shared records -------------------------------------------------------------------------------
+class Bounds(TypedDict):
+    """Where the thinking and the answer lie in a sample's raw text (``None``: not known yet)."""
+
+    think_start: int
+    think_end: int | None
+    answer_start: int | None
+
+
+class SegmentInfo(TypedDict):
+    """A segment of the thinking, in raw-text coordinates."""
+
+    id: str
+    index: int
+    start: int
+    end: int
+    label: str | None
+    source: str | None
+    closed: bool
+    human_label: str | None
+    note: str | None
+
+
+class HitInfo(TypedDict):
+    """A keyword hit, in raw-text coordinates."""
+
+    start: int
+    end: int
+    keyword: str
+
+
+class Counters(TypedDict):
+    """Live counters of a run."""
+
+    status: str
+    tokens: int
+    tokens_per_s: float
+    elapsed_s: float
+    keyword_hits: int
+
+
+class SampleState(TypedDict):
+    """Everything a view needs to draw one sample from scratch."""
+
+    sample: int
+    title: str
+    status: str
+    text: str
+    bounds: Bounds
+    segments: list[SegmentInfo]
+    hits: list[HitInfo]
+    tokens: int
+    offsets: int | None
+    logprobs: int | None
+    entropies: int | None
+
+
+class SampleDelta(TypedDict):
+    """What one sample gained since the last flush (``open_segment`` replaces the previous one)."""
+
+    sample: int
+    text: str
+    bounds: Bounds | None
+    segments: list[SegmentInfo]
+    open_segment: SegmentInfo | None
+    hits: list[HitInfo]
+    tokens: int
+    offsets: int | None
+    logprobs: int | None
+    entropies: int | None
+
+
+class TrajInfo(TypedDict):
+    """A trajectory's header: identity, model, prompt, grade."""
+
+    id: str
+    model: str
+    prompt: str
+    status: str
+    grade: float | None
+    correct: bool | None
+    think_format: str
+    chars: int
+    tokens: int | None
+
+
+class HistoryEntry(TypedDict):
+    """One stored annotation, for the history list."""
+
+    id: int
+    segment_id: str | None
+    kind: str
+    value: str
+    author: str
+    created_at: float
+
+
+class AnnotationState(TypedDict):
+    """The latest annotations of one trajectory."""
+
+    trajectory_id: str
+    rating: float | None
+    verdict: str | None
+    note: str | None
+    segments: list[SegmentInfo]
+    history: list[HistoryEntry]
+
+
+class KeywordRow(TypedDict):
+    """A bar of the keyword chart."""
+
+    keyword: str
+    hits: int
+    traces: int
+
+
+class PatternRow(TypedDict):
+    """A bar of the pattern chart."""
+
+    label: str
+    segments: int
+    traces: int
+
+
+class TraceRow(TypedDict):
+    """A row of the stats panel's trace list."""
+
+    id: str
+    title: str
+    model: str
+    hits: int
+    per_1k_words: float | None
+    correct: bool | None
+    keywords: list[str]
+    patterns: list[str]
+
+
+class AlignRow(TypedDict):
+    """One row of an aligned comparison: a segment index on each side (``None``: a gap)."""
+
+    left: int | None
+    right: int | None
+
+
+class CompareSide(TypedDict):
+    """One side of the compare view."""
+
+    info: TrajInfo
+    text: str
+    bounds: Bounds
+    segments: list[SegmentInfo]
+    hits: list[HitInfo]
+
+
+# -- kernel to front end --------------------------------------------------------------------------
+class SnapshotMsg(TypedDict):
+    """Full state of a live trace, sent to the view that asked (``view``) after ``ready``."""
+
+    type: Literal["snapshot"]
+    view: str
+    seq: int
+    samples: list[SampleState]
+    counters: Counters
+
+
+class DeltaMsg(TypedDict):
+    """What arrived since the last flush (about 20 per second while tokens stream)."""
+
+    type: Literal["delta"]
+    seq: int
+    samples: list[SampleDelta]
+    counters: Counters
+
+
+class FinalMsg(TypedDict):
+    """A sample has ended: authoritative bounds, segments and hits replace the live ones."""
+
+    type: Literal["final"]
+    seq: int
+    sample: int
+    status: str
+    bounds: Bounds
+    segments: list[SegmentInfo]
+    hits: list[HitInfo]
+
+
+class ScrollToMsg(TypedDict):
+    """Scroll a trace to a character of a sample (a heatmap click)."""
+
+    type: Literal["scroll_to"]
+    sample: int
+    char: int
+
+
+class DocMsg(TypedDict):
+    """The annotator's current trajectory (``view`` empty: for every view)."""
+
+    type: Literal["doc"]
+    view: str
+    index: int
+    total: int
+    info: TrajInfo
+    text: str
+    bounds: Bounds
+    hits: list[HitInfo]
+    labels: list[str]
+    state: AnnotationState
+
+
+class AnnotationStateMsg(TypedDict):
+    """The annotations after an action (``request_id`` of the action, ``ok`` and a message)."""
+
+    type: Literal["annotation_state"]
+    request_id: int
+    ok: bool
+    message: str
+    state: AnnotationState
+
+
+class HeatmapMsg(TypedDict):
+    """Constraint attention: ``mass`` buffer float32[columns, layers, constraints]."""
+
+    type: Literal["heatmap"]
+    view: str
+    tokens: int
+    columns: int
+    tokens_per_column: int
+    layers: int
+    constraints: list[str]
+    column_text: list[str]
+    column_start: list[int]
+    boundary: int | None
+    mass: int
+    segments: list[SegmentInfo]
+    segment_mass: int
+
+
+class StatsMsg(TypedDict):
+    """Keyword and pattern statistics with the trace list they filter."""
+
+    type: Literal["stats"]
+    view: str
+    lexicon: str
+    taxonomy: str
+    keywords: list[KeywordRow]
+    patterns: list[PatternRow]
+    traces: list[TraceRow]
+
+
+class CompareMsg(TypedDict):
+    """Two trajectories of one prompt, aligned by segment."""
+
+    type: Literal["compare"]
+    view: str
+    prompt: str
+    left: CompareSide
+    right: CompareSide
+    rows: list[AlignRow]
+    candidates: list[TrajInfo]
+    left_index: int
+    right_index: int
+    labels: list[str]
+    pair: str | None
+
+
+class AckMsg(TypedDict):
+    """The answer to a request: whether it worked and what happened."""
+
+    type: Literal["ack"]
+    request_id: int
+    ok: bool
+    message: str
+
+
+class ErrorMsg(TypedDict):
+    """A kernel-side error to show under the widget."""
+
+    type: Literal["error"]
+    message: str
+
+
+# -- front end to kernel --------------------------------------------------------------------------
+class ReadyMsg(TypedDict):
+    """A view has rendered and wants its state (``protocol``: the hash its bundle was built for)."""
+
+    type: Literal["ready"]
+    view: str
+    protocol: str
+
+
+class StopMsg(TypedDict):
+    """The Stop button: cancel the run."""
+
+    type: Literal["stop"]
+
+
+class EndThinkingMsg(TypedDict):
+    """Force the end of the thinking into a sample (``None``: every sample)."""
+
+    type: Literal["end_thinking"]
+    sample: int | None
+
+
+class InjectMsg(TypedDict):
+    """Force text (s1's "Wait") into a sample (``None``: every sample)."""
+
+    type: Literal["inject"]
+    text: str
+    sample: int | None
+
+
+class AnnotateMsg(TypedDict):
+    """Store an annotation on the current trajectory or one of its segments."""
+
+    type: Literal["annotate"]
+    request_id: int
+    segment_id: str | None
+    kind: str
+    value: str | float | None
+
+
+class UndoMsg(TypedDict):
+    """Undo the last annotation made in this widget."""
+
+    type: Literal["undo"]
+    request_id: int
+
+
+class NavigateMsg(TypedDict):
+    """Show another trajectory of the annotator's list."""
+
+    type: Literal["navigate"]
+    index: int
+
+
+class SelectTokenMsg(TypedDict):
+    """A heatmap cell was clicked."""
+
+    type: Literal["select_token"]
+    token: int
+    char: int
+
+
+class SelectMsg(TypedDict):
+    """The stats panel's selection changed (``ids``: the traces it keeps)."""
+
+    type: Literal["select"]
+    kind: str
+    value: str | None
+    ids: list[str]
+
+
+class PickMsg(TypedDict):
+    """Put another candidate on one side of the compare view."""
+
+    type: Literal["pick"]
+    side: str
+    index: int
+
+
+class ChooseMsg(TypedDict):
+    """Mark one side of the compare view chosen (the other rejected) and store the pair."""
+
+    type: Literal["choose"]
+    request_id: int
+    chosen: str
+
+
+KERNEL_MESSAGES: tuple[type, ...] = (
+    SnapshotMsg,
+    DeltaMsg,
+    FinalMsg,
+    ScrollToMsg,
+    DocMsg,
+    AnnotationStateMsg,
+    HeatmapMsg,
+    StatsMsg,
+    CompareMsg,
+    AckMsg,
+    ErrorMsg,
+)
+"""Messages the kernel sends."""
+
+FRONT_MESSAGES: tuple[type, ...] = (
+    ReadyMsg,
+    StopMsg,
+    EndThinkingMsg,
+    InjectMsg,
+    AnnotateMsg,
+    UndoMsg,
+    NavigateMsg,
+    SelectTokenMsg,
+    SelectMsg,
+    PickMsg,
+    ChooseMsg,
+)
+"""Messages the front end sends."""
+
+_RECORDS: tuple[type, ...] = (
+    Bounds,
+    SegmentInfo,
+    HitInfo,
+    Counters,
+    SampleState,
+    SampleDelta,
+    TrajInfo,
+    HistoryEntry,
+    AnnotationState,
+    KeywordRow,
+    PatternRow,
+    TraceRow,
+    AlignRow,
+    CompareSide,
+)
+
+
+class ProtocolError(ValueError):
+    """A message from the front end does not match its declared shape."""
+
+
+def _fields(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+def _type_name(tp: Any) -> str:
+    """Describe a Python annotation in TypeScript."""
+    origin = get_origin(tp)
+    if tp is str:
+        return "string"
+    if tp is int or tp is float:
+        return "number"
+    if tp is bool:
+        return "boolean"
+    if tp is type(None):
+        return "null"
+    if origin is Literal:
+        return " | ".join(json.dumps(a) for a in get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in get_args(tp))
+    if origin is list:
+        inner = _type_name(get_args(tp)[0])
+        return f"({inner})[]" if " " in inner else f"{inner}[]"
+    if typing.is_typeddict(tp):
+        return str(tp.__name__)
+    raise TypeError(f"no TypeScript spelling for {tp!r}")
+
+
+def schema() -> dict[str, Any]:
+    """Return the protocol as plain data: ``{"records"|"kernel"|"front": {name: {field: type}}}``."""
+    return {
+        group: {
+            cls.__name__: {k: _type_name(v) for k, v in _fields(cls).items()} for cls in classes
+        }
+        for group, classes in (
+            ("records", _RECORDS),
+            ("kernel", KERNEL_MESSAGES),
+            ("front", FRONT_MESSAGES),
+        )
+    }
+
+
+PROTOCOL_HASH: str = hashlib.sha256(
+    json.dumps(schema(), sort_keys=True, separators=(",", ":")).encode()
+).hexdigest()[:16]
+"""Short hash of :func:`schema`; the bundle carries the one it was built for."""
+
+
+def typescript() -> str:
+    """Return the TypeScript declaration of the protocol (``js/src/protocol.generated.ts``)."""
+    out = [
+        "// Generated by `python -m workbench.widgets._protocol` from workbench/widgets/_protocol.py.",
+        "// Do not edit: change the Python declaration and rebuild (`make widgets`).",
+        "/* eslint-disable */",
+        "",
+        f'export const PROTOCOL_HASH = "{PROTOCOL_HASH}";',
+        f"export const VIEWS = {json.dumps(list(VIEWS))} as const;",
+        "",
+    ]
+    data = schema()
+    for group in ("records", "kernel", "front"):
+        for name, fields in data[group].items():
+            out.append(f"export interface {name} {{")
+            out.extend(f"  {k}: {v};" for k, v in fields.items())
+            out.append("}")
+            out.append("")
+    out.append(f"export type KernelMessage = {' | '.join(data['kernel'])};")
+    out.append(f"export type FrontMessage = {' | '.join(data['front'])};")
+    out.append("")
+    return "\n".join(out)
+
+
+_FRONT_BY_TYPE: dict[str, type] = {get_args(_fields(cls)["type"])[0]: cls for cls in FRONT_MESSAGES}
+
+
+def _check(path: str, value: Any, tp: Any) -> None:
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        errors = []
+        for option in get_args(tp):
+            try:
+                _check(path, value, option)
+                return
+            except ProtocolError as exc:
+                errors.append(str(exc))
+        raise ProtocolError(f"{path}: {value!r} matches none of {_type_name(tp)}")
+    if origin is Literal:
+        if value not in get_args(tp):
+            raise ProtocolError(f"{path}: expected {_type_name(tp)}, got {value!r}")
+        return
+    if tp is type(None):
+        if value is not None:
+            raise ProtocolError(f"{path}: expected null")
+        return
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif tp is str:
+        ok = isinstance(value, str)
+    elif origin is list:
+        if not isinstance(value, list):
+            raise ProtocolError(f"{path}: expected a list")
+        for i, item in enumerate(value):
+            _check(f"{path}[{i}]", item, get_args(tp)[0])
+        return
+    elif typing.is_typeddict(tp):
+        _check_record(path, value, tp)
+        return
+    else:  # pragma: no cover - every declared type is handled above
+        raise ProtocolError(f"{path}: cannot check {tp!r}")
+    if not ok:
+        raise ProtocolError(f"{path}: expected {_type_name(tp)}, got {type(value).__name__}")
+
+
+def _check_record(path: str, value: Any, cls: type) -> None:
+    if not isinstance(value, dict):
+        raise ProtocolError(f"{path}: expected an object")
+    fields = _fields(cls)
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise ProtocolError(f"{path}: unknown fields {unknown}")
+    for name, tp in fields.items():
+        if name not in value:
+            raise ProtocolError(f"{path}.{name} is missing")
+        _check(f"{path}.{name}", value[name], tp)
+
+
+def validate_front_message(content: Any) -> dict[str, Any]:
+    """Check a message from the front end against :data:`FRONT_MESSAGES`; return it.
+
+    Raises
+    ------
+    ProtocolError
+        Naming the first field that does not match.
+    """
+    if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+        raise ProtocolError("a message is an object with a string 'type'")
+    cls = _FRONT_BY_TYPE.get(content["type"])
+    if cls is None:
+        raise ProtocolError(f"unknown message type {content['type']!r}")
+    _check_record(content["type"], content, cls)
+    return content
+
+
+def validate_kernel_message(content: Any) -> dict[str, Any]:
+    """Check a message the kernel is about to send (used by the tests)."""
+    if not isinstance(content, dict):
+        raise ProtocolError("a message is an object")
+    by_type = {get_args(_fields(c)["type"])[0]: c for c in KERNEL_MESSAGES}
+    cls = by_type.get(content.get("type"))
+    if cls is None:
+        raise ProtocolError(f"unknown message type {content.get('type')!r}")
+    _check_record(str(content["type"]), content, cls)
+    return content
+
+
+if __name__ == "__main__":  # pragma: no cover - the build's code generator
+    sys.stdout.write(typescript())

@@ -1,0 +1,255 @@
+"""Annotator: keyboard-first hand annotation, every action written to the store at once.
+
+::
+
+    Annotator(store, store.list(model="QwQ-32B")["id"])
+
+Keys (with the widget focused): ``j``/``k`` next/previous segment, ``1``–``9`` set the segment's
+label (``0`` clears it), ``r`` then ``1``–``5`` rate the trajectory, ``n`` write a note on the
+segment, ``c``/``x`` mark the trajectory chosen/rejected, ``u`` undo, ``J``/``K`` next/previous
+trajectory. The store is append-only: an undo appends the previous value again (or a clear), so
+the history shows everything that happened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+import traitlets
+
+from workbench.analysis.patterns import Taxonomy, get_taxonomy
+from workbench.analysis.pipeline import analyze_trajectory
+from workbench.annotation import ANNOTATION_KINDS, VERDICTS, Annotation, default_author
+from workbench.errors import ValidationError
+from workbench.segment import Segment
+from workbench.store.store import Store
+from workbench.trajectory import Trajectory
+from workbench.widgets._base import WorkbenchWidget
+from workbench.widgets._protocol import AnnotationState, AnnotationStateMsg, DocMsg
+from workbench.widgets._records import bounds_of, history_entry, hit_infos, segment_info, traj_info
+
+__all__ = ["Annotator"]
+
+_Key = tuple[str | None, str]  # (segment id, kind)
+
+
+def _ids(items: Any) -> list[str]:
+    if isinstance(items, str | Trajectory):
+        items = [items]
+    elif isinstance(items, pl.DataFrame):
+        items = items["id"].to_list()
+    elif isinstance(items, pl.Series):
+        items = items.to_list()
+    return [t.id if isinstance(t, Trajectory) else str(t) for t in items]
+
+
+def _label_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+class Annotator(WorkbenchWidget):
+    """Keyboard-first annotation of trajectories and their segments.
+
+    Parameters
+    ----------
+    store
+        Where annotations are written (at once, durably) and trajectories read.
+    trajectories
+        Ids (or unique prefixes), trajectories, or a ``store.list(...)`` frame.
+    taxonomy
+        Pattern taxonomy: its labels go on the number keys unless ``labels`` is given.
+    labels
+        Labels for keys 1–9.
+    author
+        Recorded on every annotation (default: the login name).
+    analyse_missing
+        Segment (and store the segments of) trajectories the store has none for.
+    height
+        Height of the segment list in pixels.
+    """
+
+    _view = traitlets.Unicode("annotator").tag(sync=True)
+    labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+
+    def __init__(
+        self,
+        store: Store,
+        trajectories: Any,
+        *,
+        taxonomy: str | Taxonomy = "dto",
+        labels: Sequence[str] | None = None,
+        author: str | None = None,
+        analyse_missing: bool = True,
+        height: int = 420,
+    ) -> None:
+        tax = get_taxonomy(taxonomy)
+        names = list(labels) if labels is not None else list(tax.names)
+        if not names or not all(isinstance(n, str) and n for n in names):
+            raise ValidationError("Annotator.labels", "give at least one non-empty label")
+        super().__init__(labels=names[:9], height=height)
+        self.store = store
+        self.taxonomy = tax
+        self.ids = [store.resolve_id(i) for i in _ids(trajectories)]
+        if not self.ids:
+            raise ValidationError("Annotator.trajectories", "nothing to annotate")
+        self.author = author or default_author()
+        self.analyse_missing = analyse_missing
+        self.index = 0
+        self._undo: list[tuple[str, str | None, str, Any]] = []
+        self._cache: dict[str, tuple[Trajectory, list[Segment]]] = {}
+
+    # -- data ------------------------------------------------------------------------------------
+    @property
+    def current(self) -> str:
+        """Id of the trajectory shown."""
+        return self.ids[self.index]
+
+    def _load(self, tid: str) -> tuple[Trajectory, list[Segment]]:
+        if tid not in self._cache:
+            t = self.store.get(tid)
+            segments = self.store.segments(tid)
+            if not segments and self.analyse_missing and t.thinking:
+                segments = analyze_trajectory(t, taxonomy=self.taxonomy)
+                self.store.put_segments(tid, segments)
+            self._cache = {tid: (t, segments)}  # keep one: trajectories can be large
+        return self._cache[tid]
+
+    def latest(self, trajectory_id: str | None = None) -> dict[_Key, Any]:
+        """Return the latest value per (segment id, kind) of a trajectory (cleared ones omitted)."""
+        out: dict[_Key, Any] = {}
+        for a in self.store.get_annotations(trajectory_id or self.current, history=True):
+            out[(a.segment_id, a.kind)] = a.value
+        return {k: v for k, v in out.items() if v is not None}
+
+    def state(self) -> AnnotationState:
+        """Return the annotation state of the current trajectory."""
+        t, segments = self._load(self.current)
+        history = self.store.get_annotations(t.id, history=True)
+        latest: dict[_Key, Any] = {}
+        for a in history:
+            latest[(a.segment_id, a.kind)] = a.value
+        rating = latest.get((None, "rating"))
+        note = latest.get((None, "note"))
+        return {
+            "trajectory_id": t.id,
+            "rating": None if rating is None else float(rating),
+            "verdict": latest.get((None, "verdict")),
+            "note": None if note is None else str(note),
+            "segments": [
+                segment_info(
+                    s,
+                    human_label=_label_text(latest.get((s.id, "label"))),
+                    note=_label_text(latest.get((s.id, "note"))),
+                )
+                for s in segments
+            ],
+            "history": [history_entry(a) for a in history[-200:]],
+        }
+
+    def _doc(self, view: str) -> DocMsg:
+        t, _segments = self._load(self.current)
+        state = self.state()
+        return {
+            "type": "doc",
+            "view": view,
+            "index": self.index,
+            "total": len(self.ids),
+            "info": traj_info(t),
+            "text": t.raw,
+            "bounds": bounds_of(t),
+            "hits": hit_infos(_segments),
+            "labels": list(self.taxonomy.names),
+            "state": state,
+        }
+
+    # -- actions ---------------------------------------------------------------------------------
+    def annotate(self, kind: str, value: Any, *, segment_id: str | None = None) -> Annotation:
+        """Store one annotation on the current trajectory (or one of its segments); undoable."""
+        if kind not in ANNOTATION_KINDS:
+            raise ValidationError("Annotator.kind", f"{kind!r} is not one of {ANNOTATION_KINDS}")
+        if kind == "verdict" and value is not None and value not in VERDICTS:
+            raise ValidationError("Annotator.verdict", f"{value!r} is not one of {VERDICTS}")
+        _t, segments = self._load(self.current)
+        if segment_id is not None and segment_id not in {s.id for s in segments}:
+            raise ValidationError("Annotator.segment_id", f"no segment {segment_id!r} here")
+        previous = self.latest().get((segment_id, kind))
+        ann = self.store.annotate(
+            self.current, kind, value, segment_id=segment_id, author=self.author
+        )
+        self._undo.append((self.current, segment_id, kind, previous))
+        return ann
+
+    def undo(self) -> Annotation | None:
+        """Undo the last action of this widget (appends the previous value); ``None`` if none."""
+        if not self._undo:
+            return None
+        tid, segment_id, kind, previous = self._undo.pop()
+        return self.store.annotate(tid, kind, previous, segment_id=segment_id, author=self.author)
+
+    def go(self, index: int) -> None:
+        """Show trajectory ``index`` of the list."""
+        if not 0 <= index < len(self.ids):
+            raise ValidationError("Annotator.index", f"no trajectory {index} (of {len(self.ids)})")
+        self.index = index
+        self.send_message(self._doc(""))
+
+    def _describe(self, kind: str, value: Any, segment_id: str | None) -> str:
+        _t, segments = self._load(self.current)
+        where = "the trajectory"
+        if segment_id is not None:
+            index = next((s.index for s in segments if s.id == segment_id), "?")
+            where = f"segment {index}"
+        shown = "cleared" if value is None else json.dumps(value, ensure_ascii=False)
+        return f"saved {kind} {shown} on {where}"
+
+    def _send_state(self, request_id: int, ok: bool, message: str) -> None:
+        msg: AnnotationStateMsg = {
+            "type": "annotation_state",
+            "request_id": request_id,
+            "ok": ok,
+            "message": message,
+            "state": self.state(),
+        }
+        self.send_message(msg)
+
+    # -- front-end messages ----------------------------------------------------------------------
+    def _on_ready(self, msg: dict[str, Any]) -> None:
+        self.send_message(self._doc(msg["view"]))
+
+    def _on_navigate(self, msg: dict[str, Any]) -> None:
+        self.go(msg["index"])
+
+    def _on_annotate(self, msg: dict[str, Any]) -> None:
+        value = msg["value"]
+        kind = msg["kind"]
+        if kind == "rating" and isinstance(value, str):
+            raise ValidationError("Annotator.rating", "a rating is a number")
+        if kind != "rating" and isinstance(value, int | float):
+            value = str(value)
+        try:
+            self.annotate(kind, value, segment_id=msg["segment_id"])
+        except Exception as exc:
+            self._send_state(msg["request_id"], False, f"not saved: {exc}")
+            raise
+        self._send_state(msg["request_id"], True, self._describe(kind, value, msg["segment_id"]))
+
+    def _on_undo(self, msg: dict[str, Any]) -> None:
+        ann = self.undo()
+        if ann is None:
+            self._send_state(msg["request_id"], False, "nothing to undo")
+            return
+        if ann.trajectory_id != self.current and ann.trajectory_id in self.ids:
+            self.index = self.ids.index(ann.trajectory_id)
+            self.send_message(self._doc(""))
+        self._send_state(
+            msg["request_id"],
+            True,
+            "undone: " + self._describe(ann.kind, ann.value, ann.segment_id),
+        )

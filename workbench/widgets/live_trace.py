@@ -1,0 +1,399 @@
+"""LiveTrace: watch a run's samples stream, or read finished trajectories, in one view.
+
+::
+
+    run = session.generate("What is 17 + 25?", n=4, logprobs=5)
+    LiveTrace(run)                           # streams; Stop, end thinking now, insert Wait
+    LiveTrace(store.get("3fa2"), store=store)   # a finished or imported trajectory
+
+Tokens are buffered on the kernel side and flushed about 20 times a second as deltas (new text,
+per-token arrays as binary buffers, segments that closed, keyword hits); the front end appends and
+renders only the chunks in view, so a flush costs the same at 30k tokens as at 1k.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import traitlets
+
+from workbench.analysis.keywords import Lexicon
+from workbench.analysis.patterns import Taxonomy
+from workbench.backends.base import FinishEvent, TokenEvent
+from workbench.errors import ValidationError
+from workbench.segment import Segment
+from workbench.session.run import Run, RunEnd
+from workbench.store.store import Store
+from workbench.trajectory import Trajectory
+from workbench.widgets._base import WorkbenchWidget
+from workbench.widgets._protocol import (
+    Counters,
+    DeltaMsg,
+    FinalMsg,
+    SampleDelta,
+    ScrollToMsg,
+    SnapshotMsg,
+)
+from workbench.widgets._records import bounds_of, hit_infos, segment_info, trajectory_title
+from workbench.widgets._stream import AnalysisOptions, LiveSample
+
+__all__ = ["SHADES", "LiveTrace"]
+
+SHADES: tuple[str, ...] = ("none", "logprob", "entropy")
+"""Token shading modes."""
+
+_STATUS = {"stop": "complete", "length": "complete", "cancelled": "cancelled", "error": "error"}
+
+
+def _prompt_text(messages: Sequence[dict[str, Any]]) -> str:
+    for m in reversed(messages):
+        if m.get("role") == "user":
+            return str(m.get("content", ""))
+    return ""
+
+
+class LiveTrace(WorkbenchWidget):
+    """A run's samples side by side, thinking and answer panes, live counters and controls.
+
+    Parameters
+    ----------
+    source
+        A :class:`~workbench.session.Run` (live, with Stop / end thinking now / insert Wait), a
+        :class:`~workbench.Trajectory`, or a list of trajectories (shown side by side).
+    store
+        Where finished trajectories' stored segments are read from (otherwise they are analysed
+        on the fly); for a run, the session's store is used.
+    taxonomy, lexicon, strategy
+        Analysis of the thinking (pattern labels, keyword hits, segmentation), as in
+        :func:`workbench.analysis.pipeline.analyze_trajectory`.
+    shade
+        ``"none"``, ``"logprob"`` or ``"entropy"``: shade tokens by surprise or entropy.
+    height
+        Height of the thinking panes in pixels.
+    flush_hz
+        Flushes per second while tokens stream.
+    save_segments
+        When a run ends, store the segments of trajectories that have none yet (so the Annotator
+        finds them with the same ids).
+    """
+
+    _view = traitlets.Unicode("live_trace").tag(sync=True)
+    labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    shade = traitlets.Unicode("none").tag(sync=True)
+    prompt = traitlets.Unicode("").tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
+    controls = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(
+        self,
+        source: Run | Trajectory | Sequence[Trajectory],
+        *,
+        store: Store | None = None,
+        taxonomy: str | Taxonomy = "dto",
+        lexicon: str | Lexicon | Sequence[str] = "r1",
+        strategy: str = "cues",
+        shade: str = "none",
+        height: int = 420,
+        flush_hz: float = 20.0,
+        save_segments: bool = True,
+    ) -> None:
+        if shade not in SHADES:
+            raise ValidationError("LiveTrace.shade", f"{shade!r} is not one of {list(SHADES)}")
+        if not 0 < flush_hz <= 120:
+            raise ValidationError("LiveTrace.flush_hz", "must be in (0, 120]")
+        self.options = AnalysisOptions(taxonomy=taxonomy, lexicon=lexicon, strategy=strategy)
+        super().__init__(labels=self.options.label_names, shade=shade, height=height)
+        self.store = store
+        self.run: Run | None = None
+        self.save_segments = save_segments
+        self.interval = 1.0 / flush_hz
+        self._lock = threading.RLock()
+        self._send_lock = self._lock
+        self._seq = 0
+        self._status = "complete"
+        self._error: str | None = None
+        self._started = time.perf_counter()
+        self._ended: float | None = None
+        self._seeded: set[int] = set()
+        self._finished: list[int] = []
+        self._run_ended = False
+        self._last_counters = 0.0
+        self._wake = threading.Event()
+        self._stop_flusher = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._unsubscribe: Any = None
+        self.samples: list[LiveSample] = []
+        if isinstance(source, Run):
+            self._attach(source)
+        else:
+            trajectories = [source] if isinstance(source, Trajectory) else list(source)
+            if not trajectories:
+                raise ValidationError("LiveTrace.source", "give a run or at least one trajectory")
+            self._load(trajectories)
+
+    # -- sources ---------------------------------------------------------------------------------
+    def _load(self, trajectories: list[Trajectory]) -> None:
+        first = trajectories[0]
+        self.prompt = first.prompt_text
+        self.title = trajectory_title(first)
+        for i, t in enumerate(trajectories):
+            sample = LiveSample(i, t.id, f"{t.model or 'trajectory'} · {t.id}", self.options)
+            tok = t.tokens
+            sample.seed(
+                t.raw,
+                None if tok is None or tok.offsets is None else tok.offsets.tolist(),
+                None if tok is None or tok.logprobs is None else tok.logprobs.tolist(),
+                None if tok is None or tok.entropies is None else tok.entropies.tolist(),
+            )
+            sample.flush([])
+            sample.status = t.status
+            stored = self._stored_segments(t)
+            if stored is not None:
+                sample.segments = [segment_info(s) for s in stored]
+                sample.hits = hit_infos(stored)
+                sample.open = None
+                b = bounds_of(t)
+                sample.think_start, sample.think_end, sample.answer_start = (
+                    b["think_start"],
+                    b["think_end"],
+                    b["answer_start"],
+                )
+            else:
+                sample.final(t)
+            sample.finished = True
+            self.samples.append(sample)
+        statuses = {t.status for t in trajectories}
+        self._status = statuses.pop() if len(statuses) == 1 else "complete"
+        self._ended = self._started
+
+    def _stored_segments(self, t: Trajectory) -> list[Segment] | None:
+        if self.store is None or t.id not in self.store:
+            return None
+        segments = self.store.segments(t.id)
+        return segments or None
+
+    def _attach(self, run: Run) -> None:
+        self.run = run
+        self.controls = True
+        self.store = self.store or run.recorder.store
+        self.prompt = _prompt_text(run.request.messages)
+        self.title = " ".join(self.prompt.split())[:80] or f"run {run.id}"
+        self._status = "running"
+        self._started = run.started
+        for i, tid in enumerate(run.trajectory_ids):
+            self.samples.append(LiveSample(i, tid, f"sample {i} · {tid}", self.options))
+        self._unsubscribe = run.subscribe(self._on_event)
+        with self._lock:
+            for i, rec in enumerate(run.recorder.samples):
+                if rec.finish_reason is not None and i not in self._seeded:
+                    self._seed_from_recorder(i)  # finished before we subscribed
+                    self._finished.append(i)
+            if run.done and not self._run_ended:
+                for i in range(len(self.samples)):
+                    if i not in self._seeded:
+                        self._seed_from_recorder(i)
+                self._run_ended = True
+                self._status = run.status
+                self._error = run.error
+                self._ended = run.ended
+        self._flusher = threading.Thread(
+            target=self._flush_loop, name=f"workbench-livetrace-{run.id}", daemon=True
+        )
+        self._flusher.start()
+
+    def _seed_from_recorder(self, i: int) -> None:
+        assert self.run is not None
+        rec = self.run.recorder.samples[i]
+        self.samples[i].seed(
+            rec.raw,
+            list(rec.offsets),
+            list(rec.logprobs) if rec.has_logprobs else None,
+            list(rec.entropies) if rec.has_entropies else None,
+        )
+        self._seeded.add(i)
+
+    # -- run events (run thread) -----------------------------------------------------------------
+    def _on_event(self, event: TokenEvent | FinishEvent | RunEnd) -> None:
+        with self._lock:
+            if isinstance(event, TokenEvent):
+                if event.sample not in self._seeded:
+                    self._seed_from_recorder(event.sample)  # includes this event
+                else:
+                    self.samples[event.sample].add(event)
+            elif isinstance(event, FinishEvent):
+                if event.sample not in self._seeded:
+                    self._seed_from_recorder(event.sample)
+                self.samples[event.sample].status = _STATUS.get(event.finish_reason, "error")
+                self._finished.append(event.sample)
+            else:
+                self._run_ended = True
+                self._status = event.status
+                self._error = event.error
+                self._ended = time.perf_counter()
+        self._wake.set()
+
+    # -- flushing --------------------------------------------------------------------------------
+    def _flush_loop(self) -> None:
+        while not self._stop_flusher.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                done = self.flush()
+            except Exception as exc:  # keep streaming; say what broke
+                self.report(exc)
+                done = self._run_ended
+            if done:
+                break
+            time.sleep(self.interval)  # at most flush_hz flushes per second
+
+    def counters(self) -> Counters:
+        """Return the live counters (tokens, tokens/s, elapsed, keyword hits, status)."""
+        end = self._ended if self._ended is not None else time.perf_counter()
+        elapsed = max(0.0, end - self._started)
+        tokens = sum(max(s.n_tokens, s.n_pieces) for s in self.samples)
+        return {
+            "status": self._status,
+            "tokens": tokens,
+            "tokens_per_s": round(tokens / elapsed, 2) if elapsed > 0 else 0.0,
+            "elapsed_s": round(elapsed, 2),
+            "keyword_hits": sum(len(s.hits) for s in self.samples),
+        }
+
+    def flush(self) -> bool:
+        """Send what arrived since the last flush; return whether the run is over and all sent.
+
+        Called by the background flusher about ``flush_hz`` times a second; callable by hand.
+        """
+        with self._lock:
+            buffers: list[bytes] = []
+            deltas: list[SampleDelta] = []
+            for s in self.samples:
+                if s.has_pending:
+                    d = s.flush(buffers)
+                    if d is not None:
+                        deltas.append(d)
+            now = time.perf_counter()
+            if deltas or now - self._last_counters > 0.5 or self._finished or self._run_ended:
+                self._seq += 1
+                msg: DeltaMsg = {
+                    "type": "delta",
+                    "seq": self._seq,
+                    "samples": deltas,
+                    "counters": self.counters(),
+                }
+                self.send_message(msg, buffers)
+                self._last_counters = now
+            finished, self._finished = self._finished, []
+            for i in finished:
+                self._send_final(i)
+            if self._run_ended and not any(s.has_pending for s in self.samples):
+                for s in self.samples:
+                    if not s.finished:
+                        self._send_final(s.index)
+                if self.save_segments and self.store is not None:
+                    for s in self.samples:
+                        try:
+                            self._save(s)
+                        except Exception as exc:  # the store is gone or locked: say so
+                            self.report(exc)
+                if self._error:
+                    self.error = f"the run ended with an error: {self._error}"
+                return True
+        return False
+
+    def _send_final(self, i: int, trajectory: Trajectory | None = None) -> None:
+        s = self.samples[i]
+        bounds, segments, hits = s.final(trajectory)
+        if s.status == "running":
+            s.status = "cancelled" if self._status == "cancelled" else self._status
+        self._seq += 1
+        msg: FinalMsg = {
+            "type": "final",
+            "seq": self._seq,
+            "sample": i,
+            "status": s.status,
+            "bounds": bounds,
+            "segments": segments,
+            "hits": hits,
+        }
+        self.send_message(msg)
+
+    def _save(self, s: LiveSample) -> None:
+        store = self.store
+        if store is None or s.trajectory_id not in store or store.segments(s.trajectory_id):
+            return
+        from workbench.analysis.pipeline import analyze_trajectory
+
+        t = store.get(s.trajectory_id)
+        store.put_segments(
+            t.id,
+            analyze_trajectory(
+                t,
+                strategy=self.options.strategy,
+                taxonomy=self.options.taxonomy,
+                lexicon=self.options.lexicon,
+            ),
+        )
+
+    # -- front-end messages ----------------------------------------------------------------------
+    def _on_ready(self, msg: dict[str, Any]) -> None:
+        with self._lock:
+            if self.run is not None and not self._run_ended:
+                self.flush()  # everything received so far goes into the snapshot
+            buffers: list[bytes] = []
+            states = [s.state(buffers) for s in self.samples]
+            snap: SnapshotMsg = {
+                "type": "snapshot",
+                "view": msg["view"],
+                "seq": self._seq,
+                "samples": states,
+                "counters": self.counters(),
+            }
+            self.send_message(snap, buffers)
+
+    def _require_run(self) -> Run:
+        if self.run is None:
+            raise ValidationError("LiveTrace", "this trace is not a live run")
+        return self.run
+
+    def _on_stop(self, msg: dict[str, Any]) -> None:
+        self.stop()
+
+    def _on_end_thinking(self, msg: dict[str, Any]) -> None:
+        run = self._require_run()
+        if not run.done:
+            run.end_thinking(sample=msg["sample"])
+
+    def _on_inject(self, msg: dict[str, Any]) -> None:
+        run = self._require_run()
+        if not run.done and msg["text"]:
+            run.inject(msg["text"], sample=msg["sample"])
+
+    # -- Python API ------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Cancel the run (what the Stop button does)."""
+        self._require_run().cancel()
+
+    def scroll_to(self, char: int, *, sample: int = 0) -> None:
+        """Scroll the views to character ``char`` of ``sample``'s raw text."""
+        msg: ScrollToMsg = {"type": "scroll_to", "sample": int(sample), "char": int(char)}
+        self.send_message(msg)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run's last flush was sent (``True``) or ``timeout`` passes."""
+        if self._flusher is None:
+            return True
+        self._flusher.join(timeout)
+        return not self._flusher.is_alive()
+
+    def close(self) -> None:
+        """Stop listening to the run and close the widget."""
+        self._stop_flusher.set()
+        self._wake.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        super().close()
