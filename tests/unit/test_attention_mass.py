@@ -121,6 +121,26 @@ def test_matches_naive_per_head_and_mean(models: dict[str, Any], arch: str) -> N
     assert model.config._attn_implementation == "sdpa"  # restored
 
 
+@pytest.mark.parametrize("arch", ["qwen3", "gemma3"])
+def test_groups_give_one_mass_per_constraint_in_one_pass(
+    models: dict[str, Any], arch: str
+) -> None:
+    """Overlapping constraint groups: each equals the mass of its own positions alone."""
+    model = models[arch]
+    ids = tokens(60)
+    groups = [[2, 3, 5], [5, 40], [41]]
+    union = sorted({p for g in groups for p in g})
+    got = constraint_mass(model, ids, union, groups=groups)
+    assert got.shape == (60, model.config.num_hidden_layers, 3)
+    for g, members in enumerate(groups):
+        np.testing.assert_allclose(got[..., g], naive(model, ids, members), atol=TOL)
+    heads = constraint_mass(model, ids, union, groups=groups, per_head=True, query_start=10)
+    assert heads.shape == (50, model.config.num_hidden_layers, model.config.num_attention_heads, 3)
+    np.testing.assert_allclose(heads.mean(axis=2), got[10:], atol=TOL)
+    with pytest.raises(ValueError, match="outside constraint_positions"):
+        constraint_mass(model, ids, [2, 3], groups=[[2, 4]])
+
+
 def test_gqa_is_exercised(models: dict[str, Any]) -> None:
     for arch in ("llama", "qwen2", "qwen3", "gemma3"):
         config = models[arch].config

@@ -421,6 +421,7 @@ def constraint_mass_from_lse(
     row_start: int = 0,
     max_index: int | None = None,
     block_elements: int | None = None,
+    key_groups: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Attention mass each query puts on a set of keys: ``Σ_{i∈C} exp(s[t, i] - lse[t])``.
 
@@ -446,11 +447,15 @@ def constraint_mass_from_lse(
         causal mask, query blocks that see every constraint key skip the masking.
     block_elements
         Logit entries materialised at once (default :data:`MASS_BLOCK_ELEMENTS`).
+    key_groups
+        Optional ``[C, G]`` float32 membership matrix (``1`` where key ``i`` belongs to group
+        ``g``): the mass is then summed per group, for several constraints in one pass.
 
     Returns
     -------
     torch.Tensor
-        ``[B, H, Q - row_start]`` float32 masses in ``[0, 1]``.
+        ``[B, H, Q - row_start]`` float32 masses in ``[0, 1]`` (``[B, H, Q - row_start, G]``
+        with ``key_groups``).
     """
     b, h, q_len, _ = query.shape
     n_kv, kv_len = key.shape[1], key.shape[2]
@@ -464,7 +469,9 @@ def constraint_mass_from_lse(
     grouped = _group_query(query, n_kv)
     hidden_key = None if key_valid is None else ~key_valid.expand(b, n_c)[:, None, None, None, :]
     lse_grouped = lse.view(b, n_kv, h // n_kv, q_len)
-    out = torch.empty((b, h, q_len - row_start), dtype=torch.float32, device=query.device)
+    groups = None if key_groups is None else key_groups.to(device=query.device, dtype=torch.float32)
+    tail = () if groups is None else (int(groups.shape[1]),)
+    out = torch.empty((b, h, q_len - row_start, *tail), dtype=torch.float32, device=query.device)
     per_row = b * h * max(1, n_c)
     step = _block_rows(q_len - row_start, per_row, block_elements or MASS_BLOCK_ELEMENTS)
     for r0 in range(row_start, q_len, step):
@@ -486,5 +493,6 @@ def constraint_mass_from_lse(
         probs.sub_(lse_grouped[:, :, :, r0:r1, None]).exp_()
         if hidden is not None:
             probs.masked_fill_(hidden, 0.0)
-        out[:, :, r0 - row_start : r1 - row_start] = probs.sum(-1).reshape(b, h, r1 - r0)
+        summed = probs.sum(-1) if groups is None else torch.matmul(probs, groups)
+        out[:, :, r0 - row_start : r1 - row_start] = summed.reshape(b, h, r1 - r0, *tail)
     return out

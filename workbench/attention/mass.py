@@ -59,6 +59,7 @@ __all__ = [
     "capture_constraint_mass",
     "constraint_mass",
     "constraint_mass_attention",
+    "group_matrix",
     "normalize_positions",
 ]
 
@@ -132,6 +133,40 @@ def normalize_positions(constraint_positions: PositionsLike) -> list[np.ndarray]
     if items and all(isinstance(x, Sequence | np.ndarray | torch.Tensor) for x in items):
         return [_as_index_array(row, f"constraint_positions[{i}]") for i, row in enumerate(items)]
     return [_as_index_array(items, "constraint_positions")]
+
+
+def group_matrix(positions: np.ndarray, groups: Sequence[Sequence[int] | np.ndarray]) -> np.ndarray:
+    """Return the ``[C, G]`` membership matrix of ``groups`` over the sorted ``positions``.
+
+    Parameters
+    ----------
+    positions
+        The union of all groups' positions, sorted and unique (see :func:`normalize_positions`).
+    groups
+        One set of token positions per constraint; sets may overlap.
+
+    Raises
+    ------
+    ValueError
+        For an empty group or a position missing from ``positions``.
+
+    Examples
+    --------
+    >>> group_matrix(np.array([2, 3, 7]), [[2, 3], [3, 7]]).tolist()
+    [[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+    """
+    out = np.zeros((len(positions), len(groups)), dtype=np.float32)
+    for g, members in enumerate(groups):
+        idx = np.unique(np.asarray(members, dtype=np.int64))
+        if idx.size == 0:
+            raise ValueError(f"constraint group {g} has no positions")
+        where = np.searchsorted(positions, idx)
+        if np.any(where >= len(positions)) or np.any(
+            positions[np.minimum(where, len(positions) - 1)] != idx
+        ):
+            raise ValueError(f"constraint group {g} has positions outside constraint_positions")
+        out[where, g] = 1.0
+    return out
 
 
 # -- the attention function ----------------------------------------------------------------------------
@@ -296,12 +331,18 @@ class ConstraintMassCapture:
         *,
         per_head: bool = False,
         query_start: int = 0,
+        groups: Sequence[Sequence[int] | np.ndarray] | None = None,
     ) -> None:
         if query_start < 0:
             raise ValueError(f"query_start must be >= 0, got {query_start}")
         self.model = model
         self.config = _decoder_config(model)
         self.positions = normalize_positions(constraint_positions)
+        self.groups: np.ndarray | None = None
+        if groups is not None:
+            if len(self.positions) != 1:
+                raise ValueError("constraint groups need one position set shared by all rows")
+            self.groups = group_matrix(self.positions[0], groups)
         self.per_head = per_head
         self.query_start = int(query_start)
         self.n_layers = int(self.config.num_hidden_layers)
@@ -313,6 +354,7 @@ class ConstraintMassCapture:
         self._index_cache: dict[
             tuple[str, int, int, int], tuple[torch.Tensor, torch.Tensor | None, int]
         ] = {}
+        self._group_cache: dict[tuple[str, str], torch.Tensor] = {}
         self._hooks: list[Any] = []
         self._previous: Any = None
         self._active = False
@@ -403,6 +445,15 @@ class ConstraintMassCapture:
             )
         return self._index_cache[key]
 
+    def _groups_on(self, device: torch.device) -> torch.Tensor:
+        key = ("groups", str(device))
+        cached = self._group_cache.get(key)
+        if cached is None:
+            assert self.groups is not None
+            cached = torch.from_numpy(self.groups).to(device)
+            self._group_cache[key] = cached
+        return cached
+
     def _record(
         self,
         module: torch.nn.Module,
@@ -429,7 +480,10 @@ class ConstraintMassCapture:
         row_start = min(q_len, max(0, self.query_start - (total - q_len)))
         index, valid, max_index = self._index(query.device, batch, offset, kv_len)
         if row_start >= q_len:
-            mass = torch.zeros((batch, query.shape[1], 0), dtype=torch.float32, device=query.device)
+            tail = () if self.groups is None else (self.groups.shape[1],)
+            mass = torch.zeros(
+                (batch, query.shape[1], 0, *tail), dtype=torch.float32, device=query.device
+            )
         else:
             mass = constraint_mass_from_lse(
                 query,
@@ -443,6 +497,7 @@ class ConstraintMassCapture:
                 softcap=softcap,
                 row_start=row_start,
                 max_index=max_index,
+                key_groups=None if self.groups is None else self._groups_on(query.device),
             )
         self._pending[layer] = mass if self.per_head else mass.mean(dim=1)
 
@@ -453,14 +508,16 @@ class ConstraintMassCapture:
             return
         pending, self._pending = self._pending, {}
         sample = next(iter(pending.values()))
-        batch, rows = sample.shape[0], sample.shape[-1]
+        batch, rows = sample.shape[0], sample.shape[2 if self.per_head else 1]
         shape = (batch, rows, self.n_layers) + ((self.n_heads,) if self.per_head else ())
+        if self.groups is not None:
+            shape += (self.groups.shape[1],)
         step = np.full(shape, np.nan, dtype=np.float32)
         for layer, mass in pending.items():
             if not 0 <= layer < self.n_layers:
                 continue
             values = mass.float().cpu().numpy()
-            # [B, H, Q] -> [B, Q, H] or [B, Q]
+            # [B, H, Q(, G)] -> [B, Q, H(, G)] or [B, Q(, G)]
             step[:, :, layer] = np.moveaxis(values, 1, 2) if self.per_head else values
         self.steps.append(step[0] if batch == 1 else step)
 
@@ -477,10 +534,13 @@ class ConstraintMassCapture:
 
     def concatenate(self) -> np.ndarray:
         """All finished steps joined along the query axis: ``[ΣQ, L(, H)]`` (``[B, ΣQ, …]``)."""
+        extra = int(self.per_head) + int(self.groups is not None)
         if not self.steps:
             shape = (0, self.n_layers) + ((self.n_heads,) if self.per_head else ())
+            if self.groups is not None:
+                shape += (self.groups.shape[1],)
             return np.zeros(shape, dtype=np.float32)
-        batched = self.steps[0].ndim > 2 + int(self.per_head)
+        batched = self.steps[0].ndim > 2 + extra
         return np.concatenate(self.steps, axis=1 if batched else 0)
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -496,6 +556,7 @@ def capture_constraint_mass(
     *,
     per_head: bool = False,
     query_start: int = 0,
+    groups: Sequence[Sequence[int] | np.ndarray] | None = None,
 ) -> ConstraintMassCapture:
     """Record the constraint mass of every forward call of ``model`` inside a ``with`` block.
 
@@ -517,6 +578,9 @@ def capture_constraint_mass(
         Keep the head axis (``[Q, L, H]``) instead of averaging over heads.
     query_start
         Skip queries at token positions before this (their rows are not computed).
+    groups
+        Optional: one position set per constraint (each a subset of ``constraint_positions``);
+        every step then gets a last axis with one mass per group, all from the same pass.
 
     Returns
     -------
@@ -534,7 +598,7 @@ def capture_constraint_mass(
         alpha = capture.concatenate()
     """
     return ConstraintMassCapture(
-        model, constraint_positions, per_head=per_head, query_start=query_start
+        model, constraint_positions, per_head=per_head, query_start=query_start, groups=groups
     )
 
 
@@ -562,6 +626,7 @@ def constraint_mass(
     query_start: int = 0,
     per_head: bool = False,
     chunk_size: int | None = None,
+    groups: Sequence[Sequence[int] | np.ndarray] | None = None,
 ) -> np.ndarray:
     """Teacher-forced constraint mass of every token of one sequence.
 
@@ -586,11 +651,15 @@ def constraint_mass(
     chunk_size
         Feed the sequence in chunks of this many tokens through a KV cache (``None``: one pass).
         The result does not depend on it beyond float rounding.
+    groups
+        One position set per constraint (subsets of ``constraint_positions``): the result gets a
+        last axis with the mass on each, computed in the same pass.
 
     Returns
     -------
     numpy.ndarray
-        ``[T - query_start, L]`` float32 (``[T - query_start, L, H]`` with ``per_head``).
+        ``[T - query_start, L]`` float32 (``[T - query_start, L, H]`` with ``per_head``; plus a
+        last axis ``G`` with ``groups``).
 
     Raises
     ------
@@ -620,7 +689,7 @@ def constraint_mass(
     with (
         torch.inference_mode(),
         capture_constraint_mass(
-            model, positions[0], per_head=per_head, query_start=query_start
+            model, positions[0], per_head=per_head, query_start=query_start, groups=groups
         ) as capture,
     ):
         if chunk_size is None or chunk_size >= n_tokens:

@@ -201,6 +201,10 @@ class TokenEvent:
         Per token, ``{token text: logprob}`` of the top alternatives, when requested.
     forced
         ``True`` when the text was inserted by budget forcing, not sampled.
+    constraint_mass
+        When the request has located constraints and the backend computes attention (the
+        transformers backend): ``float32[tokens, layers, constraints]``, the attention mass the
+        step that produced each token put on each constraint's prompt tokens (heads averaged).
     """
 
     sample: int
@@ -210,6 +214,7 @@ class TokenEvent:
     entropies: tuple[float, ...] | None = None
     top_logprobs: tuple[dict[str, float], ...] | None = None
     forced: bool = False
+    constraint_mass: Any = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

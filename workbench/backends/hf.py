@@ -13,6 +13,7 @@ temperature, top-k and top-p), as vLLM reports them by default.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import threading
@@ -238,6 +239,41 @@ class TransformersBackend(Backend):
             generator.seed()
         past: Any = None
         next_input = input_ids
+        with contextlib.ExitStack() as stack:
+            capture = self._capture(stack, request, prompt_text, int(input_ids.shape[1]))
+            yield from self._steps(
+                request, samples, cancel, control, next_input, past, generator, capture
+            )
+
+    def _capture(
+        self, stack: contextlib.ExitStack, request: GenerationRequest, prompt_text: str, n: int
+    ) -> Any:
+        """Start recording constraint attention when the request has located constraints."""
+        located = constraint_positions(self.tokenizer, request, prompt_text)
+        if located is None:
+            return None
+        from workbench.attention import capture_constraint_mass
+
+        union, groups = located
+        # α of a token is the attention of the step that produced it: the query before it
+        return stack.enter_context(
+            capture_constraint_mass(self.model, union, groups=groups, query_start=n - 1)
+        )
+
+    def _steps(
+        self,
+        request: GenerationRequest,
+        samples: list[_Sample],
+        cancel: threading.Event,
+        control: RunControl | None,
+        next_input: Any,
+        past: Any,
+        generator: Any,
+        capture: Any,
+    ) -> Iterator[Event]:
+        import torch
+
+        sampling = request.sampling
         for _step in range(sampling.max_new_tokens):
             if cancel.is_set():
                 break
@@ -248,6 +284,7 @@ class TransformersBackend(Backend):
                     use_cache=True,
                     logits_to_keep=1,
                 )
+            mass = _step_mass(capture, len(samples))
             past = out[self._cache_arg]
             logits = out.logits[:, -1, :].float()
             logp = torch.log_softmax(logits, dim=-1)
@@ -284,6 +321,7 @@ class TransformersBackend(Backend):
                     entropies=(float(entropy[s.index]),),
                     top_logprobs=top_lp,
                     forced=forced,
+                    constraint_mass=None if mass is None else mass[s.index],
                 )
                 if s.done:
                     yield FinishEvent(sample=s.index, finish_reason="stop")
@@ -379,6 +417,60 @@ class TransformersBackend(Backend):
                     break
         s.held = buffer[len(buffer) - keep :] if keep else ""
         return buffer[: len(buffer) - keep]
+
+
+def _step_mass(capture: Any, n: int) -> Any:
+    """Return this step's constraint mass per sample, ``[n, 1, L, C]``, or ``None``."""
+    if capture is None:
+        return None
+    steps = capture.pop()
+    if not steps:
+        return None
+    last = steps[-1]
+    if last.ndim == 3:  # one sample: [rows, L, C]
+        last = last[None]
+    return last[:, -1:].copy() if last.shape[0] == n else None
+
+
+def constraint_positions(
+    tokenizer: Any, request: GenerationRequest, prompt_text: str
+) -> tuple[Any, list[Any]] | None:
+    """Token positions of the request's located constraints in the rendered prompt.
+
+    Returns
+    -------
+    tuple or None
+        ``(union of positions, one position array per constraint)``, or ``None`` when no
+        constraint has a span that can be found in the prompt (constraints without spans are
+        skipped; see :func:`workbench.constraints.resolve_constraints` to locate them).
+    """
+    import numpy as np
+
+    from workbench.constraints.tokens import message_offsets, token_positions
+
+    located = [c for c in request.constraints if c.spans]
+    if not located:
+        return None
+    where = message_offsets(prompt_text, [dict(m) for m in request.messages])
+    enc = tokenizer(prompt_text, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+    groups = []
+    for c in located:
+        try:
+            shift = where[c.message]
+        except IndexError:
+            shift = None
+        if shift is None:
+            raise ValidationError(
+                "Constraint.message",
+                f"constraint {c.text!r}: message {c.message} is not in the rendered prompt",
+            )
+        positions = token_positions(offsets, list(c.spans), shift)
+        if positions.size == 0:
+            raise ValidationError("Constraint.spans", f"constraint {c.text!r} covers no token")
+        groups.append(positions)
+    union = np.unique(np.concatenate(groups))
+    return union, groups
 
 
 def _sample(

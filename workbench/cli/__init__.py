@@ -16,6 +16,8 @@ Commands
     Summarise a store.
 ``workbench analyze``, ``workbench grade``, ``workbench stats keywords``
     Segment and label thinking, grade answers, keyword statistics.
+``workbench attention --id ID [--model M] [--constraint TEXT ...]``
+    Constraint attention of a trajectory (per token, layer and constraint), stored.
 ``workbench pairs --strategy S``, ``workbench export dpo|sft|kto|stepwise --out FILE``
     Make preference pairs (manual, correctness, length, grade, fcs, early_exit) and export
     training data in TRL's formats, with a dataset card.
@@ -31,13 +33,13 @@ import sys
 from collections.abc import Sequence
 
 from workbench._version import __version__
-from workbench.cli import analysis, generate, store_commands, training
+from workbench.cli import analysis, attention, generate, store_commands, training
 from workbench.cli._common import CliError
 from workbench.errors import WorkbenchError
 
 __all__ = ["CliError", "main"]
 
-_MODULES = (store_commands, generate, analysis, training)
+_MODULES = (store_commands, generate, analysis, attention, training)
 
 
 def _parser() -> argparse.ArgumentParser:

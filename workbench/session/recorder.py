@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from workbench.backends.base import FinishEvent, GenerationRequest, TokenEvent
+from workbench.store.attention import AttentionRecord
 from workbench.store.store import Store
 from workbench.think import parse_think
 from workbench.trajectory import TokenArrays, Trajectory
@@ -36,6 +37,8 @@ class SampleRecord:
     entropies: list[float] = field(default_factory=list)
     has_logprobs: bool = True
     has_entropies: bool = True
+    mass: list[np.ndarray] = field(default_factory=list)
+    mass_rows: int = 0
     forced_spans: list[list[int]] = field(default_factory=list)
     first_token_s: float | None = None
     finish_reason: str | None = None
@@ -133,6 +136,10 @@ class Recorder:
             rec.entropies.extend(event.entropies)
         else:
             rec.has_entropies = False
+        mass = event.constraint_mass
+        if mass is not None and len(mass) == k:
+            rec.mass.append(np.asarray(mass, dtype=np.float32))
+            rec.mass_rows += k
 
     def maybe_checkpoint(self) -> bool:
         """Save if the last save is older than ``interval_s``; return whether it saved."""
@@ -161,6 +168,45 @@ class Recorder:
             if rec.finish_reason is None:
                 rec.finish_reason = reason
                 rec.error = error
+
+    def attention_records(self) -> list[AttentionRecord]:
+        """Constraint attention recorded live, one record per sample that has it for every token.
+
+        The third axis follows the request's constraints that have spans, in order.
+        """
+        names = [c.text for c in self.request.constraints if c.spans]
+        out = []
+        for i, rec in enumerate(self.samples):
+            if not rec.mass or rec.mass_rows != len(rec.ids):
+                continue
+            mass = np.concatenate(rec.mass, axis=0)
+            if mass.ndim != 3 or mass.shape[2] != len(names):
+                continue
+            out.append(
+                AttentionRecord(
+                    trajectory_id=rec.trajectory_id,
+                    model=self.model,
+                    constraints=names,
+                    mass=mass,
+                    offsets=np.asarray(rec.offsets, dtype=np.int32),
+                    meta={
+                        "mode": "live",
+                        "sample": i,
+                        "kinds": [c.kind for c in self.request.constraints if c.spans],
+                        "query": "the step that produced each token",
+                    },
+                )
+            )
+        return out
+
+    def save_attention(self) -> int:
+        """Store the live constraint attention (after the final checkpoint); return how many."""
+        if self.store is None:
+            return 0
+        records = self.attention_records()
+        for record in records:
+            self.store.put_attention(record)
+        return len(records)
 
     def trajectory(self, i: int) -> Trajectory:
         """Build sample ``i``'s trajectory as it stands."""

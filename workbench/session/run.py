@@ -129,6 +129,7 @@ class Run:
         finally:
             try:
                 self.recorder.checkpoint()
+                self.recorder.save_attention()
             except Exception as exc:  # the store failed: say so, keep the in-memory trajectories
                 self.status, self.error = "error", f"could not save to the store: {exc}"
             self.ended = time.perf_counter()
