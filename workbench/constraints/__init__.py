@@ -2,6 +2,7 @@
 
 from workbench.constraints.attention import constraint_attention, load_attention, save_attention
 from workbench.constraints.cues import CONSTRAINT_WORDING, CUES
+from workbench.constraints.frames import ConstraintAttention, outcome, thinking_delta
 from workbench.constraints.spans import (
     clause_spans,
     constraint_from_phrase,
@@ -15,6 +16,7 @@ from workbench.constraints.spans import (
 __all__ = [
     "CONSTRAINT_WORDING",
     "CUES",
+    "ConstraintAttention",
     "clause_spans",
     "constraint_attention",
     "constraint_from_phrase",
@@ -23,6 +25,8 @@ __all__ = [
     "find_constraints",
     "load_attention",
     "locate_constraint",
+    "outcome",
     "resolve_constraints",
     "save_attention",
+    "thinking_delta",
 ]
