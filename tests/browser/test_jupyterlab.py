@@ -376,7 +376,9 @@ def test_other_widgets_render_and_heatmap_click_scrolls_the_trace(
     cmp_.locator(".wb-pair-status", has_text="stored pair").wait_for(timeout=15_000)
     cmp_.screenshot(path=str(artifacts / "pair_builder.png"))
     run_cell(page, 10)
-    static = cell(page, 10).locator(".wb-static")
+    # Without widgets a trajectory shows through the JupyterLab extension's MIME renderer
+    # (.wb-mime) where it is installed, else through the static HTML fallback (.wb-static).
+    static = cell(page, 10).locator(".wb-static, .wb-mime")
     static.wait_for(timeout=30_000)
     static.screenshot(path=str(artifacts / "static_fallback.png"))
     page.screenshot(path=str(artifacts / "notebook.png"), full_page=True)

@@ -1,0 +1,474 @@
+"""What the HTTP endpoints read and answer, as plain functions over a :class:`~workbench.Store`.
+
+The handlers (:mod:`workbench_jupyterlab.handlers`) only parse requests and call these; everything
+here works without a server and is tested directly. Listing goes through
+:meth:`Store.list <workbench.store.store.Store.list>` and :meth:`Store.count
+<workbench.store.store.Store.count>`, a trajectory through :meth:`Store.get
+<workbench.store.store.Store.get>` and :meth:`Store.segments
+<workbench.store.store.Store.segments>`, annotations through :meth:`Store.annotate
+<workbench.store.store.Store.annotate>`: the package's store code, not a second implementation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.analysis.patterns import get_taxonomy
+from workbench.analysis.pipeline import analyze_trajectory
+from workbench.annotation import ANNOTATION_KINDS, VERDICTS, Annotation
+from workbench.errors import ValidationError
+from workbench.segment import Segment
+from workbench.store.browse import prompt_previews, tag_counts
+from workbench.store.store import Store
+from workbench.widgets._records import history_entry, hit_infos, segment_info
+from workbench.widgets.display import TRAJECTORY_MIME, trajectory_json
+
+__all__ = [
+    "LIST_PARAMETERS",
+    "ROW_COLUMNS",
+    "SORTS",
+    "AnnotationRequest",
+    "ListQuery",
+    "RequestError",
+    "add_annotation",
+    "annotation_state",
+    "list_page",
+    "store_summary",
+    "trajectory_document",
+]
+
+SORTS: tuple[str, ...] = ("created", "grade", "thinking_chars", "model", "id")
+"""Orders the list endpoint accepts (``sort=``), those of :meth:`Store.list`."""
+
+GRADE_FILTERS: dict[str, tuple[str, bool]] = {
+    "correct": ("correct", True),
+    "incorrect": ("correct", False),
+    "graded": ("graded", True),
+    "ungraded": ("graded", False),
+}
+"""``grade=`` values and the :meth:`Store.list` filter each stands for."""
+
+LIST_PARAMETERS: tuple[str, ...] = (
+    "model",
+    "status",
+    "tag",
+    "search",
+    "grade",
+    "grade_min",
+    "grade_max",
+    "sort",
+    "order",
+    "offset",
+    "limit",
+    "count",
+)
+"""Query parameters of the list endpoint; any other name is refused with a 400."""
+
+_REPEATABLE = frozenset({"model", "status", "tag"})
+
+ROW_COLUMNS: tuple[str, ...] = (
+    "id",
+    "model",
+    "status",
+    "think_format",
+    "thinking_chars",
+    "answer_chars",
+    "n_tokens",
+    "grade",
+    "correct",
+    "tags",
+    "source",
+    "source_id",
+    "parent_id",
+    "created_at",
+)
+"""Columns of :meth:`Store.list` in each row of a page (plus ``prompt``, a one-line preview)."""
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+MAX_OFFSET = 1_000_000_000
+MAX_TEXT = 500
+MAX_NOTE = 20_000
+MAX_HISTORY = 200
+
+
+class RequestError(ValueError):
+    """A request the endpoints refuse; the handlers answer it with ``status`` (400 or 404).
+
+    Parameters
+    ----------
+    message
+        What is wrong and what is accepted.
+    status
+        The HTTP status to answer with.
+    """
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def _one(args: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = args.get(name) or []
+    if len(values) > 1:
+        raise RequestError(f"parameter {name!r} given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
+def _int(args: Mapping[str, Sequence[str]], name: str, default: int, low: int, high: int) -> int:
+    raw = _one(args, name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RequestError(f"{name}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise RequestError(f"{name}={value} is out of range [{low}, {high}]")
+    return value
+
+
+def _float(args: Mapping[str, Sequence[str]], name: str) -> float | None:
+    raw = _one(args, name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RequestError(f"{name}={raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise RequestError(f"{name}={raw!r} is not a finite number")
+    return value
+
+
+def _bool(args: Mapping[str, Sequence[str]], name: str) -> bool:
+    raw = (_one(args, name) or "").lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise RequestError(f"{name}={raw!r}: give 1/true or 0/false")
+
+
+def _texts(args: Mapping[str, Sequence[str]], name: str) -> list[str]:
+    values = [v for v in (args.get(name) or []) if v != ""]
+    for v in values:
+        if len(v) > MAX_TEXT:
+            raise RequestError(f"a {name} value is longer than {MAX_TEXT} characters")
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A parsed, validated request for one page of the trajectory list.
+
+    Attributes
+    ----------
+    filters
+        Keyword filters for :meth:`Store.list` / :meth:`Store.count`.
+    sort
+        One of :data:`SORTS`.
+    descending
+        Reverse order.
+    offset, limit
+        The page.
+    count
+        Also count every matching row (the first page of a query asks for it).
+    """
+
+    filters: dict[str, Any] = field(default_factory=dict)
+    sort: str = "created"
+    descending: bool = True
+    offset: int = 0
+    limit: int = DEFAULT_LIMIT
+    count: bool = False
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Sequence[str]]) -> ListQuery:
+        """Parse query arguments (``{name: [values]}``, as tornado gives them, decoded).
+
+        Raises
+        ------
+        RequestError
+            For an unknown parameter (nothing may name a file or anything not listed in
+            :data:`LIST_PARAMETERS`), a repeated single-valued one, or a bad value.
+        """
+        # JupyterLab's ServerConnection adds a bare timestamp (``&1718000000000``) to every GET
+        # against caches; that is the only name outside LIST_PARAMETERS let through.
+        args = {k: v for k, v in args.items() if not (k.isdigit() and not any(v))}
+        unknown = sorted(set(args) - set(LIST_PARAMETERS))
+        if unknown:
+            raise RequestError(
+                f"unknown parameter {unknown[0]!r}; parameters are {list(LIST_PARAMETERS)}"
+            )
+        for name in args:
+            if name not in _REPEATABLE:
+                _one(args, name)
+        filters: dict[str, Any] = {}
+        models = _texts(args, "model")
+        if models:
+            filters["model"] = models
+        statuses = _texts(args, "status")
+        if statuses:
+            filters["status"] = statuses
+        tags = _texts(args, "tag")
+        if tags:
+            filters["tags"] = tags
+        search = (_one(args, "search") or "").strip()
+        if len(search) > MAX_TEXT:
+            raise RequestError(f"search is longer than {MAX_TEXT} characters")
+        if search:
+            filters["search"] = search
+        grade = _one(args, "grade") or ""
+        if grade:
+            if grade not in GRADE_FILTERS:
+                raise RequestError(f"grade={grade!r} is not one of {list(GRADE_FILTERS)}")
+            name, value = GRADE_FILTERS[grade]
+            filters[name] = value
+        low, high = _float(args, "grade_min"), _float(args, "grade_max")
+        if low is not None or high is not None:
+            if low is not None and high is not None and low > high:
+                raise RequestError(f"grade_min={low} is above grade_max={high}")
+            filters["grade"] = (low, high)
+        sort = _one(args, "sort") or "created"
+        if sort not in SORTS:
+            raise RequestError(f"sort={sort!r} is not one of {list(SORTS)}")
+        order = _one(args, "order") or "desc"
+        if order not in ("asc", "desc"):
+            raise RequestError(f"order={order!r} is not 'asc' or 'desc'")
+        return cls(
+            filters=filters,
+            sort=sort,
+            descending=order == "desc",
+            offset=_int(args, "offset", 0, 0, MAX_OFFSET),
+            limit=_int(args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+            count=_bool(args, "count"),
+        )
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def list_page(store: Store, query: ListQuery) -> dict[str, Any]:
+    """Return one page: ``{"rows": [...], "offset", "limit"}`` plus ``"total"`` when counted.
+
+    Each row holds :data:`ROW_COLUMNS` and ``prompt`` (a one-line preview of the last user
+    message).
+    """
+    frame = store.list(
+        columns=list(ROW_COLUMNS),
+        limit=query.limit,
+        offset=query.offset,
+        order_by=query.sort,
+        descending=query.descending,
+        **query.filters,
+    )
+    rows = frame.to_dicts()
+    previews = prompt_previews(store, [r["id"] for r in rows])
+    for row in rows:
+        row["prompt"] = previews.get(row["id"], "")
+        row["grade"] = _json_number(row["grade"])
+    page: dict[str, Any] = {"rows": rows, "offset": query.offset, "limit": query.limit}
+    if query.count:
+        page["total"] = store.count(**query.filters)
+    return page
+
+
+def store_summary(store: Store, *, shown_path: str, taxonomy: str) -> dict[str, Any]:
+    """Return what the panel's filters offer: counts by model and status, tags, sorts, labels."""
+    info = store.info()
+    return {
+        "store": shown_path,
+        "total": info["counts"]["trajectories"],
+        "annotations": info["counts"]["annotations"],
+        "models": info["models"],
+        "statuses": info["statuses"],
+        "tags": tag_counts(store),
+        "graded": info["graded"],
+        "sorts": list(SORTS),
+        "grades": list(GRADE_FILTERS),
+        "labels": list(get_taxonomy(taxonomy).names),
+        "mime": TRAJECTORY_MIME,
+    }
+
+
+def _segments_of(store: Store, tid: str, taxonomy: str) -> tuple[list[Segment], bool]:
+    """Return (segments, stored): the stored ones, else computed now (not written)."""
+    stored = store.segments(tid)
+    if stored:
+        return stored, True
+    trajectory = store.get(tid)
+    if not trajectory.thinking:
+        return [], False
+    return analyze_trajectory(trajectory, taxonomy=taxonomy), False
+
+
+def _label_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def annotation_state(store: Store, tid: str, segments: Sequence[Segment]) -> dict[str, Any]:
+    """Return the annotation state of a trajectory, shaped as the Annotator widget's.
+
+    ``rating``/``verdict``/``note`` (latest on the trajectory), ``segments`` (each with its
+    latest ``human_label`` and ``note``), ``history`` (the last 200 annotations, oldest first)
+    and ``latest`` (``[[segment_id, kind, value], ...]`` for the values in force).
+    """
+    history = store.get_annotations(tid, history=True)
+    latest: dict[tuple[str | None, str], Any] = {}
+    for a in history:
+        latest[(a.segment_id, a.kind)] = a.value
+    rating = latest.get((None, "rating"))
+    note = latest.get((None, "note"))
+    return {
+        "trajectory_id": tid,
+        "rating": None if rating is None else float(rating),
+        "verdict": latest.get((None, "verdict")),
+        "note": None if note is None else str(note),
+        "segments": [
+            segment_info(
+                s,
+                human_label=_label_text(latest.get((s.id, "label"))),
+                note=_label_text(latest.get((s.id, "note"))),
+            )
+            for s in segments
+        ],
+        "history": [history_entry(a) for a in history[-MAX_HISTORY:]],
+        "latest": [
+            [seg, kind, value] for (seg, kind), value in latest.items() if value is not None
+        ],
+    }
+
+
+def trajectory_document(store: Store, id_or_prefix: str, *, taxonomy: str) -> dict[str, Any]:
+    """Return everything the viewer shows of one trajectory.
+
+    ``payload`` is the trajectory's MIME payload (as saved notebooks carry it: per-token arrays
+    left out), ``segments`` and ``hits`` its thinking segments (stored, or computed now when the
+    store has none: ``segments_stored`` says which) and keyword hits, ``labels`` the taxonomy's
+    labels (number keys 1–9) and ``state`` its annotations (:func:`annotation_state`).
+    """
+    trajectory = store.get(id_or_prefix)
+    segments, stored = _segments_of(store, trajectory.id, taxonomy)
+    state = annotation_state(store, trajectory.id, segments)
+    return {
+        "payload": trajectory_json(trajectory),
+        "segments": state["segments"],
+        "hits": hit_infos(segments),
+        "segments_stored": stored,
+        "labels": list(get_taxonomy(taxonomy).names),
+        "state": state,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationRequest:
+    """A parsed, validated request to add an annotation.
+
+    Attributes
+    ----------
+    kind
+        One of :data:`~workbench.annotation.ANNOTATION_KINDS`.
+    value
+        The label, rating, verdict or note; ``None`` clears.
+    segment_id
+        The segment annotated, or ``None`` for the whole trajectory.
+    """
+
+    kind: str
+    value: Any
+    segment_id: str | None
+
+    @classmethod
+    def from_json(cls, body: Any) -> AnnotationRequest:
+        """Validate a decoded JSON body ``{"kind", "value", "segment_id"}``.
+
+        Raises
+        ------
+        RequestError
+            For anything but an object with those keys and a value the kind accepts.
+        """
+        if not isinstance(body, dict):
+            raise RequestError('expected a JSON object {"kind", "value", "segment_id"}')
+        unknown = sorted(set(body) - {"kind", "value", "segment_id"})
+        if unknown:
+            raise RequestError(f"unknown field {unknown[0]!r}; fields are kind, value, segment_id")
+        kind = body.get("kind")
+        if kind not in ANNOTATION_KINDS:
+            raise RequestError(f"kind={kind!r} is not one of {list(ANNOTATION_KINDS)}")
+        segment_id = body.get("segment_id")
+        if segment_id is not None and (not isinstance(segment_id, str) or not segment_id):
+            raise RequestError("segment_id is a non-empty string or null")
+        value = body.get("value")
+        if value is not None:
+            if kind == "rating":
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise RequestError("a rating is a number")
+                if not math.isfinite(value):
+                    raise RequestError("a rating is a finite number")
+            elif kind == "verdict":
+                if value not in VERDICTS:
+                    raise RequestError(f"verdict {value!r} is not one of {list(VERDICTS)}")
+            elif kind == "label":
+                labels = value if isinstance(value, list) else [value]
+                if not labels or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in labels):
+                    raise RequestError("a label is a string of 1–200 characters, or a list of them")
+            elif not isinstance(value, str) or len(value) > MAX_NOTE:
+                raise RequestError(f"a note is a string of at most {MAX_NOTE} characters")
+        try:
+            Annotation(trajectory_id="-", kind=kind, value=value, segment_id=segment_id)
+        except ValidationError as exc:
+            raise RequestError(str(exc)) from None
+        return cls(kind=kind, value=value, segment_id=segment_id)
+
+
+def add_annotation(
+    store: Store, id_or_prefix: str, request: AnnotationRequest, *, author: str, taxonomy: str
+) -> dict[str, Any]:
+    """Append an annotation (durable when this returns) and return it with the new state.
+
+    A segment annotation on a trajectory whose segments are not stored yet stores the computed
+    segments first (as the Annotator widget does), so that the annotation's ``segment_id`` names
+    a stored segment.
+
+    Returns
+    -------
+    dict
+        ``{"annotation": history entry, "previous": the value this one superseded (what an
+        undo writes back), "state": annotation_state(...)}``.
+
+    Raises
+    ------
+    RequestError
+        404 when the segment is not one of the trajectory's.
+    """
+    tid = store.resolve_id(id_or_prefix)
+    segments, stored = _segments_of(store, tid, taxonomy)
+    if request.segment_id is not None:
+        if request.segment_id not in {s.id for s in segments}:
+            raise RequestError(f"trajectory {tid} has no segment {request.segment_id!r}", 404)
+        if not stored:
+            store.put_segments(tid, segments)
+    previous = None
+    for a in store.get_annotations(tid, history=True):
+        if a.segment_id == request.segment_id and a.kind == request.kind:
+            previous = a.value
+    annotation = store.annotate(
+        tid, request.kind, request.value, segment_id=request.segment_id, author=author
+    )
+    return {
+        "annotation": history_entry(annotation),
+        "previous": previous,
+        "state": annotation_state(store, tid, segments),
+    }

@@ -1,0 +1,182 @@
+"use strict";(self.rspackChunkworkbench_jupyterlab=self.rspackChunkworkbench_jupyterlab||[]).push([[700],{750(e,r,o){var a=o(601),t=o.n(a),i=o(314),n=(o.n(i))()(t());n.push([e.id,`/* workbench widgets. Colours come from fixed classes (wb-c0..wb-c11, wb-shade-0..7): no style
+   value is ever built from data. */
+.wb-root {
+  --wb-fg: var(--jp-content-font-color1, #1f2328);
+  --wb-fg2: var(--jp-content-font-color2, #57606a);
+  --wb-bg: var(--jp-layout-color0, #ffffff);
+  --wb-bg2: var(--jp-layout-color2, #f3f4f6);
+  --wb-border: var(--jp-border-color2, #d0d7de);
+  --wb-accent: var(--jp-brand-color1, #1f6feb);
+  font-family: var(--jp-ui-font-family, system-ui, sans-serif);
+  font-size: 13px;
+  color: var(--wb-fg);
+}
+.wb-root * { box-sizing: border-box; }
+.wb-toolbar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; margin: 4px 0; }
+.wb-spacer { flex: 1; }
+.wb-btn { font: inherit; padding: 2px 10px; border: 1px solid var(--wb-border); border-radius: 4px;
+  background: var(--wb-bg2); color: var(--wb-fg); cursor: pointer; }
+.wb-btn:hover:not(:disabled) { border-color: var(--wb-accent); }
+.wb-btn:disabled { opacity: 0.45; cursor: default; }
+.wb-stop:not(:disabled) { background: #d1242f; color: #fff; border-color: #d1242f; }
+.wb-small { padding: 0 6px; font-size: 11px; }
+.wb-select { font: inherit; padding: 1px 4px; }
+.wb-stat { color: var(--wb-fg2); }
+.wb-stat-name { margin-right: 3px; }
+.wb-count { font-variant-numeric: tabular-nums; color: var(--wb-fg); font-weight: 600; }
+.wb-status { padding: 0 6px; border-radius: 8px; background: var(--wb-bg2); font-size: 11px; }
+.wb-status-running { background: #ddf4ff; color: #0969da; }
+.wb-status-complete { background: #dafbe1; color: #1a7f37; }
+.wb-status-cancelled { background: #fff8c5; color: #9a6700; }
+.wb-status-error { background: #ffebe9; color: #cf222e; }
+.wb-error { color: #cf222e; white-space: pre-wrap; font-family: var(--jp-code-font-family, monospace); }
+.wb-error:empty { display: none; }
+.wb-prompt { margin: 2px 0; }
+.wb-prompt summary { cursor: pointer; color: var(--wb-fg2); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.wb-prompt-text { white-space: pre-wrap; max-height: 240px; overflow: auto; padding: 4px 8px;
+  background: var(--wb-bg2); font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
+.wb-samples { display: grid; gap: 8px; overflow-x: auto; }
+.wb-sample { min-width: 0; border: 1px solid var(--wb-border); border-radius: 6px; padding: 4px; }
+.wb-sample-head { display: flex; gap: 6px; align-items: center; }
+.wb-sample-title { font-weight: 600; }
+.wb-sample-status { color: var(--wb-fg2); font-size: 11px; flex: 1; }
+.wb-pane-label { font-size: 11px; color: var(--wb-fg2); text-transform: uppercase; letter-spacing: 0.04em; margin-top: 4px; }
+.wb-pane { position: relative; overflow-y: auto; overflow-x: hidden; height: 420px; min-height: 40px; padding: 4px 6px;
+  white-space: pre-wrap; overflow-wrap: anywhere; font-family: var(--jp-code-font-family, monospace);
+  font-size: 12px; line-height: 18px; background: var(--wb-bg); border: 1px solid var(--wb-border); border-radius: 4px; }
+.wb-live .wb-pane { height: auto; max-height: 420px; }
+.wb-live .wb-answer { max-height: 160px; }
+.wb-row { contain: content; }
+.wb-flash { outline: 2px solid #ff3b30; }
+.wb-seg-start { border-left: 2px solid rgba(0,0,0,0.35); padding-left: 1px; }
+.wb-open { opacity: 0.75; text-decoration: underline dotted rgba(0,0,0,0.3); }
+.wb-hit { font-weight: 700; text-decoration: underline; text-decoration-color: #d1242f; text-decoration-thickness: 2px; }
+.wb-selected { outline: 2px solid var(--wb-accent); }
+.wb-c0 { background: rgba(31,119,180,0.18); }  .wb-c1 { background: rgba(255,127,14,0.20); }
+.wb-c2 { background: rgba(44,160,44,0.18); }   .wb-c3 { background: rgba(214,39,40,0.16); }
+.wb-c4 { background: rgba(148,103,189,0.18); } .wb-c5 { background: rgba(140,86,75,0.18); }
+.wb-c6 { background: rgba(227,119,194,0.18); } .wb-c7 { background: rgba(127,127,127,0.18); }
+.wb-c8 { background: rgba(188,189,34,0.22); }  .wb-c9 { background: rgba(23,190,207,0.18); }
+.wb-c10 { background: rgba(57,59,121,0.18); }  .wb-c11 { background: rgba(99,121,57,0.20); }
+rect.wb-c0 { fill: rgb(31,119,180); } rect.wb-c1 { fill: rgb(255,127,14); } rect.wb-c2 { fill: rgb(44,160,44); }
+rect.wb-c3 { fill: rgb(214,39,40); } rect.wb-c4 { fill: rgb(148,103,189); } rect.wb-c5 { fill: rgb(140,86,75); }
+rect.wb-c6 { fill: rgb(227,119,194); } rect.wb-c7 { fill: rgb(127,127,127); } rect.wb-c8 { fill: rgb(188,189,34); }
+rect.wb-c9 { fill: rgb(23,190,207); } rect.wb-c10 { fill: rgb(57,59,121); } rect.wb-c11 { fill: rgb(99,121,57); }
+.wb-shade-0 { box-shadow: inset 0 -3px 0 rgba(207,34,46,0.00); }
+.wb-shade-1 { box-shadow: inset 0 -3px 0 rgba(207,34,46,0.12); }
+.wb-shade-2 { box-shadow: inset 0 -3px 0 rgba(207,34,46,0.25); }
+.wb-shade-3 { box-shadow: inset 0 -3px 0 rgba(207,34,46,0.38); }
+.wb-shade-4 { box-shadow: inset 0 -3px 0 rgba(207,34,46,0.50); }
+.wb-shade-5 { box-shadow: inset 0 -3px 0 rgba(207,34,46,0.63); }
+.wb-shade-6 { box-shadow: inset 0 -3px 0 rgba(207,34,46,0.77); }
+.wb-shade-7 { box-shadow: inset 0 -3px 0 rgba(207,34,46,0.92); }
+.wb-legend, .wb-keys { display: flex; flex-wrap: wrap; gap: 4px 12px; margin-top: 4px; font-size: 11px; color: var(--wb-fg2); }
+.wb-legend-item, .wb-key { display: inline-flex; gap: 4px; align-items: center; }
+.wb-swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px; }
+.wb-annot:focus { outline: 2px solid var(--wb-accent); outline-offset: 2px; }
+.wb-annot, .wb-cmp { padding: 4px; }
+.wb-annot-head, .wb-cmp-meta, .wb-cmp-nav { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.wb-id { font-family: var(--jp-code-font-family, monospace); color: var(--wb-fg2); }
+.wb-model { font-weight: 600; }
+.wb-annot-chips, .wb-chips { display: flex; gap: 6px; flex-wrap: wrap; margin: 4px 0; }
+.wb-chip { border: 1px solid var(--wb-border); border-radius: 10px; padding: 0 8px; font-size: 11px; }
+.wb-chip-name { color: var(--wb-fg2); margin-right: 4px; }
+.wb-chip-empty { opacity: 0.6; }
+.wb-help { font-size: 11px; color: var(--wb-fg2); margin: 2px 0 4px; }
+.wb-annot-body { display: grid; grid-template-columns: minmax(0, 3fr) minmax(160px, 1fr); gap: 8px; }
+.wb-annot-list { white-space: normal; }
+.wb-annot-row, .wb-cmp-row { border-bottom: 1px solid var(--wb-border); padding: 3px 2px; cursor: pointer; }
+.wb-annot-row-head { display: flex; gap: 6px; align-items: center; font-family: var(--jp-ui-font-family, sans-serif); font-size: 11px; }
+.wb-seg-index { color: var(--wb-fg2); min-width: 2em; }
+.wb-label { border-radius: 3px; padding: 0 5px; }
+.wb-human { font-weight: 700; }
+.wb-note { font-style: italic; color: var(--wb-fg2); }
+.wb-seg-text { white-space: pre-wrap; overflow-wrap: anywhere; font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
+.wb-history-box { min-width: 0; }
+.wb-history { overflow-y: auto; font-size: 11px; border: 1px solid var(--wb-border); border-radius: 4px; padding: 2px 4px; }
+.wb-history-item { display: flex; flex-wrap: wrap; gap: 4px; border-bottom: 1px dotted var(--wb-border); padding: 2px 0; }
+.wb-history-time, .wb-history-author { color: var(--wb-fg2); }
+.wb-history-kind { font-weight: 700; }
+.wb-history-value { overflow-wrap: anywhere; }
+.wb-note-box { margin: 4px 0; }
+.wb-note-input { width: 100%; font: inherit; padding: 2px 4px; }
+.wb-annot-status { min-height: 1.2em; font-size: 12px; color: var(--wb-fg2); }
+.wb-annot-error { color: #cf222e; }
+.wb-heat-wrap { overflow-x: auto; border: 1px solid var(--wb-border); }
+.wb-heat-canvas { display: block; image-rendering: pixelated; cursor: crosshair; }
+.wb-heat-head { color: var(--wb-fg2); font-size: 11px; }
+.wb-readout { font-family: var(--jp-code-font-family, monospace); font-size: 12px; min-height: 1.4em; white-space: pre-wrap; overflow-wrap: anywhere; }
+.wb-charts { display: flex; flex-wrap: wrap; gap: 16px; }
+.wb-chart-title { font-weight: 600; margin-bottom: 2px; }
+.wb-bar-g { cursor: pointer; }
+.wb-bar-kw { fill: #1f6feb; }
+.wb-bar-selected { stroke: #000; stroke-width: 2px; }
+.wb-bar-label, .wb-bar-value { font-size: 11px; fill: var(--wb-fg); }
+.wb-trace-list { overflow-y: auto; border: 1px solid var(--wb-border); border-radius: 4px; }
+.wb-trace-row { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 1.2fr) 4em 6em 5em minmax(0, 3fr); gap: 6px;
+  padding: 2px 6px; border-bottom: 1px solid var(--wb-border); font-size: 12px; align-items: center; }
+.wb-trace-head { font-weight: 600; background: var(--wb-bg2); position: sticky; top: 0; }
+.wb-trace-title { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.wb-empty { color: var(--wb-fg2); font-style: italic; padding: 4px; }
+.wb-cmp-heads { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
+.wb-cmp-head { border: 1px solid var(--wb-border); border-radius: 4px; padding: 4px; }
+.wb-cmp-list { white-space: normal; }
+.wb-cmp-row { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; cursor: default; }
+.wb-cmp-cell { min-width: 0; }
+.wb-gap { background: repeating-linear-gradient(45deg, var(--wb-bg2), var(--wb-bg2) 4px, transparent 4px, transparent 8px); color: var(--wb-fg2); text-align: center; }
+.wb-len { color: var(--wb-fg2); }
+.wb-cmp-answers { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
+.wb-choose { font-weight: 600; }
+.wb-pair-status { color: var(--wb-fg2); }
+`,""]),o.d(r,{},{A:n})},475(e,r,o){var a=o(601),t=o.n(a),i=o(314),n=(o.n(i))()(t());n.push([e.id,`/* Browser panel (left sidebar). Colours only from fixed classes and JupyterLab's variables. */
+.wb-browser { display: flex; flex-direction: column; height: 100%; min-width: 240px; background: var(--jp-layout-color1, #fff); }
+.wb-b-head { display: flex; flex-direction: column; gap: 4px; padding: 6px 8px; border-bottom: 1px solid var(--wb-border); }
+.wb-b-title { display: flex; align-items: center; gap: 6px; }
+.wb-b-name { font-weight: 600; font-size: 13px; text-transform: uppercase; letter-spacing: 0.04em; flex: 1; }
+.wb-b-store { font-size: 11px; color: var(--wb-fg2); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.wb-b-filters { display: flex; gap: 4px; flex-wrap: wrap; }
+.wb-b-filters > * { flex: 1 1 80px; min-width: 0; }
+.wb-browser input, .wb-browser select { font: inherit; font-size: 12px; padding: 2px 4px; color: var(--wb-fg);
+  background: var(--jp-input-background, var(--wb-bg)); border: 1px solid var(--wb-border); border-radius: 3px; }
+.wb-b-search { width: 100%; }
+.wb-b-count { font-size: 12px; color: var(--wb-fg2); font-variant-numeric: tabular-nums; }
+.wb-b-loading .wb-b-count { font-style: italic; }
+.wb-b-rows { flex: 1; overflow-y: auto; overflow-x: hidden; position: relative; outline: none; }
+.wb-b-rows:focus-visible { box-shadow: inset 0 0 0 2px var(--wb-accent); }
+.wb-brow { box-sizing: border-box; padding: 4px 8px; border-bottom: 1px solid var(--wb-border); cursor: pointer; overflow: hidden; }
+.wb-brow:hover { background: var(--wb-bg2); }
+.wb-selected-row { background: var(--jp-brand-color3, #ddf4ff); box-shadow: inset 3px 0 0 var(--wb-accent); }
+.wb-brow-pending { color: var(--wb-fg2); }
+.wb-brow-title { font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; line-height: 18px; }
+.wb-brow-meta { display: flex; gap: 6px; align-items: center; font-size: 11px; line-height: 18px; white-space: nowrap; overflow: hidden; color: var(--wb-fg2); }
+.wb-brow-meta .wb-model { color: var(--wb-fg); }
+.wb-good { color: #1a7f37; }
+.wb-bad { color: #cf222e; }
+.wb-x-tag { font-size: 10px; padding: 0 5px; border-radius: 8px; border: 1px solid var(--wb-border); color: var(--wb-fg2); }
+.wb-x-tags { display: inline-flex; gap: 3px; flex-wrap: wrap; }
+
+/* Trajectory viewer (main area). */
+.wb-viewer { display: flex; flex-direction: column; height: 100%; padding: 6px 10px; gap: 2px; background: var(--jp-layout-color0, #fff); outline: none; }
+.wb-viewer:focus { box-shadow: inset 0 0 0 2px var(--wb-accent); }
+.wb-x-toolbar, .wb-x-head { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.wb-x-body { flex: 1; min-height: 0; display: grid; grid-template-columns: minmax(0, 3fr) minmax(180px, 1fr); gap: 10px; }
+.wb-x-main { overflow-y: auto; min-height: 0; padding-right: 4px; }
+.wb-x-side { display: flex; flex-direction: column; min-height: 0; }
+.wb-x-history { flex: 1; min-height: 0; }
+.wb-x-thinking { display: flex; flex-direction: column; gap: 2px; }
+.wb-x-seg, .wb-x-gap { border-radius: 4px; padding: 3px 6px; }
+.wb-x-seg { cursor: pointer; border-left: 3px solid rgba(0, 0, 0, 0.25); }
+.wb-x-seg.wb-selected { outline: 2px solid var(--wb-accent); }
+.wb-x-seg-head { display: flex; gap: 6px; align-items: center; font-size: 11px; }
+.wb-x-gap { white-space: pre-wrap; overflow-wrap: anywhere; font-family: var(--jp-code-font-family, monospace); font-size: 12px; color: var(--wb-fg2); }
+.wb-x-answer { margin-top: 6px; }
+.wb-x-answer-text { white-space: pre-wrap; overflow-wrap: anywhere; font-family: var(--jp-code-font-family, monospace); font-size: 12px;
+  padding: 4px 6px; border: 1px solid var(--wb-border); border-radius: 4px; background: var(--wb-bg2); }
+
+/* MIME renderer (notebook output). */
+.wb-mime { padding: 4px 0; max-width: 100%; }
+.wb-mime .wb-x-scroll { max-height: 420px; overflow-y: auto; border: 1px solid var(--wb-border); border-radius: 4px; padding: 2px; }
+.wb-mime .wb-x-seg { cursor: default; }
+`,""]),o.d(r,{},{A:n})},646(e,r,o){var a=o(601),t=o.n(a),i=o(314),n=o.n(i),p=o(750),b=o(475),l=n()(t());l.i(p.A),l.i(b.A),l.push([e.id,`/* workbench JupyterLab extension: the widgets' look (pattern colours, chips, history) plus the
+   browser panel, the viewer and the MIME renderer. */
+`,""]),o.d(r,{},{A:l})},314(e){e.exports=function(e){var r=[];return r.toString=function(){return this.map(function(r){var o="",a=void 0!==r[5];return r[4]&&(o+="@supports (".concat(r[4],") {")),r[2]&&(o+="@media ".concat(r[2]," {")),a&&(o+="@layer".concat(r[5].length>0?" ".concat(r[5]):""," {")),o+=e(r),a&&(o+="}"),r[2]&&(o+="}"),r[4]&&(o+="}"),o}).join("")},r.i=function(e,o,a,t,i){"string"==typeof e&&(e=[[null,e,void 0]]);var n={};if(a)for(var p=0;p<this.length;p++){var b=this[p][0];null!=b&&(n[b]=!0)}for(var l=0;l<e.length;l++){var s=[].concat(e[l]);a&&n[s[0]]||(void 0!==i&&(void 0===s[5]||(s[1]="@layer".concat(s[5].length>0?" ".concat(s[5]):""," {").concat(s[1],"}")),s[5]=i),o&&(s[2]&&(s[1]="@media ".concat(s[2]," {").concat(s[1],"}")),s[2]=o),t&&(s[4]?(s[1]="@supports (".concat(s[4],") {").concat(s[1],"}"),s[4]=t):s[4]="".concat(t)),r.push(s))}},r}},601(e){e.exports=function(e){return e[1]}},72(e){var r=[];function o(e){for(var o=-1,a=0;a<r.length;a++)if(r[a].identifier===e){o=a;break}return o}function a(e,a){for(var t={},i=[],n=0;n<e.length;n++){var p=e[n],b=a.base?p[0]+a.base:p[0],l=t[b]||0,s="".concat(b," ").concat(l);t[b]=l+1;var d=o(s),w={css:p[1],media:p[2],sourceMap:p[3],supports:p[4],layer:p[5]};if(-1!==d)r[d].references++,r[d].updater(w);else{var c=function(e,r){var o=r.domAPI(r);return o.update(e),function(r){r?(r.css!==e.css||r.media!==e.media||r.sourceMap!==e.sourceMap||r.supports!==e.supports||r.layer!==e.layer)&&o.update(e=r):o.remove()}}(w,a);a.byIndex=n,r.splice(n,0,{identifier:s,updater:c,references:1})}i.push(s)}return i}e.exports=function(e,t){var i=a(e=e||[],t=t||{});return function(e){e=e||[];for(var n=0;n<i.length;n++){var p=o(i[n]);r[p].references--}for(var b=a(e,t),l=0;l<i.length;l++){var s=o(i[l]);0===r[s].references&&(r[s].updater(),r.splice(s,1))}i=b}}},659(e){var r={};e.exports=function(e,o){var a=function(e){if(void 0===r[e]){var o=document.querySelector(e);if(window.HTMLIFrameElement&&o instanceof window.HTMLIFrameElement)try{o=o.contentDocument.head}catch(e){o=null}r[e]=o}return r[e]}(e);if(!a)throw Error("Couldn't find a style target. This probably means that the value for the 'insert' parameter is invalid.");a.appendChild(o)}},540(e){e.exports=function(e){var r=document.createElement("style");return e.setAttributes(r,e.attributes),e.insert(r,e.options),r}},56(e,r,o){e.exports=function(e){var r=o.nc;r&&e.setAttribute("nonce",r)}},825(e){e.exports=function(e){if("u"<typeof document)return{update:function(){},remove:function(){}};var r=e.insertStyleElement(e);return{update:function(o){var a,t,i;a="",o.supports&&(a+="@supports (".concat(o.supports,") {")),o.media&&(a+="@media ".concat(o.media," {")),(t=void 0!==o.layer)&&(a+="@layer".concat(o.layer.length>0?" ".concat(o.layer):""," {")),a+=o.css,t&&(a+="}"),o.media&&(a+="}"),o.supports&&(a+="}"),(i=o.sourceMap)&&"u">typeof btoa&&(a+="\n/*# sourceMappingURL=data:application/json;base64,".concat(btoa(unescape(encodeURIComponent(JSON.stringify(i))))," */")),e.styleTagTransform(a,r,e.options)},remove:function(){var e;null===(e=r).parentNode||e.parentNode.removeChild(e)}}}},113(e){e.exports=function(e,r){if(r.styleSheet)r.styleSheet.cssText=e;else{for(;r.firstChild;)r.removeChild(r.firstChild);r.appendChild(document.createTextNode(e))}}},959(e,r,o){var a=o(72),t=o.n(a),i=o(825),n=o.n(i),p=o(659),b=o.n(p),l=o(56),s=o.n(l),d=o(540),w=o.n(d),c=o(113),f=o.n(c),x=o(646),g={};g.styleTagTransform=f(),g.setAttributes=s(),g.insert=b().bind(null,"head"),g.domAPI=n(),g.insertStyleElement=w(),t()(x.A,g),x.A&&x.A.locals&&x.A.locals}}]);
