@@ -122,9 +122,7 @@ def test_matches_naive_per_head_and_mean(models: dict[str, Any], arch: str) -> N
 
 
 @pytest.mark.parametrize("arch", ["qwen3", "gemma3"])
-def test_groups_give_one_mass_per_constraint_in_one_pass(
-    models: dict[str, Any], arch: str
-) -> None:
+def test_groups_give_one_mass_per_constraint_in_one_pass(models: dict[str, Any], arch: str) -> None:
     """Overlapping constraint groups: each equals the mass of its own positions alone."""
     model = models[arch]
     ids = tokens(60)
