@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STORE  ?= workbench.db
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: setup demo test lint typecheck pytest bench clean widgets browser-setup test-browser bench-frontend labextension
+.PHONY: setup demo test lint typecheck pytest bench clean widgets browser-setup test-browser bench-frontend labextension lab demo-headless test-notebooks
 
 setup: $(VENV)/.installed
 
@@ -32,6 +32,18 @@ demo: setup
 	$(BIN)/workbench info --store $(STORE)
 	$(BIN)/workbench ls --store $(STORE)
 	$(BIN)/workbench stats keywords --store $(STORE) --lexicon nowait
+
+# JupyterLab on the quickstart notebook with the default model and a local store (prints the URL).
+lab: setup
+	$(BIN)/workbench demo
+
+# The quickstart pipeline without a browser: store, static HTML trace and DPO file in demo-out/.
+demo-headless: setup
+	$(BIN)/workbench demo --headless --out demo-out
+
+# Notebook tier: every notebook executes top to bottom in quick mode (nbclient).
+test-notebooks: setup
+	WORKBENCH_QUICK=1 $(BIN)/python -m pytest -m notebooks tests/notebooks
 
 lint: setup
 	$(BIN)/ruff check workbench tests benchmarks extensions

@@ -21,6 +21,10 @@ Commands
 ``workbench pairs --strategy S``, ``workbench export dpo|sft|kto|stepwise --out FILE``
     Make preference pairs (manual, correctness, length, grade, fcs, early_exit) and export
     training data in TRL's formats, with a dataset card.
+``workbench demo [--dir DIR] [--store DB] [--port N] [--no-browser]``, ``workbench demo --headless --out DIR``
+    Start JupyterLab on the quickstart notebook with the default model and a local store, printing
+    its URL; or run the quickstart pipeline without a browser and write the store, a static HTML
+    trace and a DPO file (with its card) into DIR.
 
 Errors exit with status 2 and one line that says what to do; ``import`` exits with status 1 when
 some records were rejected (the valid ones are stored, the report lists the others).
@@ -33,13 +37,13 @@ import sys
 from collections.abc import Sequence
 
 from workbench._version import __version__
-from workbench.cli import analysis, attention, generate, store_commands, training
+from workbench.cli import analysis, attention, demo, generate, store_commands, training
 from workbench.cli._common import CliError
 from workbench.errors import WorkbenchError
 
 __all__ = ["CliError", "main"]
 
-_MODULES = (store_commands, generate, analysis, attention, training)
+_MODULES = (store_commands, generate, analysis, attention, training, demo)
 
 
 def _parser() -> argparse.ArgumentParser:
