@@ -446,29 +446,17 @@ def constraint_positions(
     """
     import numpy as np
 
-    from workbench.constraints.tokens import message_offsets, token_positions
+    from workbench.constraints.tokens import prompt_positions
 
     located = [c for c in request.constraints if c.spans]
     if not located:
         return None
-    where = message_offsets(prompt_text, [dict(m) for m in request.messages])
     enc = tokenizer(prompt_text, add_special_tokens=False, return_offsets_mapping=True)
     offsets = np.asarray(enc["offset_mapping"], dtype=np.int64).reshape(-1, 2)
-    groups = []
-    for c in located:
-        try:
-            shift = where[c.message]
-        except IndexError:
-            shift = None
-        if shift is None:
-            raise ValidationError(
-                "Constraint.message",
-                f"constraint {c.text!r}: message {c.message} is not in the rendered prompt",
-            )
-        positions = token_positions(offsets, list(c.spans), shift)
+    groups = prompt_positions(prompt_text, offsets, request.messages, located)
+    for c, positions in zip(located, groups, strict=True):
         if positions.size == 0:
             raise ValidationError("Constraint.spans", f"constraint {c.text!r} covers no token")
-        groups.append(positions)
     union = np.unique(np.concatenate(groups))
     return union, groups
 

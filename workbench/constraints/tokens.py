@@ -11,6 +11,7 @@ moved into the rendered prompt and mapped to the tokens that overlap them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,13 @@ from workbench.backends.prompting import chat_prompt_text
 from workbench.errors import ValidationError
 from workbench.trajectory import Constraint, Trajectory
 
-__all__ = ["TeacherForcing", "message_offsets", "teacher_forcing", "token_positions"]
+__all__ = [
+    "TeacherForcing",
+    "message_offsets",
+    "prompt_positions",
+    "teacher_forcing",
+    "token_positions",
+]
 
 
 @dataclass
@@ -112,6 +119,52 @@ def token_positions(
     return np.flatnonzero(hit).astype(np.int64)
 
 
+def prompt_positions(
+    prompt_text: str,
+    offsets: np.ndarray,
+    messages: Sequence[Mapping[str, Any]],
+    constraints: Sequence[Constraint],
+) -> list[np.ndarray]:
+    """Return each constraint's token positions in a rendered prompt (empty without spans).
+
+    Parameters
+    ----------
+    prompt_text
+        The chat template's output for ``messages``.
+    offsets
+        Character span of each prompt token, ``[n, 2]``.
+    messages
+        The prompt messages the constraints' ``message`` indices refer to.
+    constraints
+        Constraints with spans relative to their message's content.
+
+    Raises
+    ------
+    ValidationError
+        When a constraint's message index is out of range or its content is not in the prompt.
+    """
+    where = message_offsets(prompt_text, [dict(m) for m in messages])
+    positions = []
+    for c in constraints:
+        if not c.spans:
+            positions.append(np.zeros(0, dtype=np.int64))
+            continue
+        try:
+            shift = where[c.message]
+        except IndexError:
+            raise ValidationError(
+                "Constraint.message", f"the prompt has {len(where)} messages, not {c.message}"
+            ) from None
+        if shift is None:
+            raise ValidationError(
+                "Constraint.message",
+                f"message {c.message} does not appear verbatim in the chat template's output; "
+                "give the constraint as a phrase instead",
+            )
+        positions.append(token_positions(offsets, list(c.spans), shift))
+    return positions
+
+
 def _recorded(trajectory: Trajectory, tokenizer: Any) -> tuple[int, list[int], np.ndarray] | None:
     tokens = trajectory.tokens
     if tokens is None or tokens.offsets is None or len(tokens) == 0:
@@ -165,25 +218,7 @@ def teacher_forcing(
         gen_ids, gen_offsets = recorded[1], recorded[2]
     else:
         gen_ids, gen_offsets = _encode(tokenizer, trajectory.raw)
-    where = message_offsets(prompt_text, [dict(m) for m in trajectory.prompt])
-    positions = []
-    for c in constraints:
-        if not c.spans:
-            positions.append(np.zeros(0, dtype=np.int64))
-            continue
-        try:
-            shift = where[c.message]
-        except IndexError:
-            raise ValidationError(
-                "Constraint.message", f"the prompt has {len(where)} messages, not {c.message}"
-            ) from None
-        if shift is None:
-            raise ValidationError(
-                "Constraint.message",
-                f"message {c.message} does not appear verbatim in the chat template's output; "
-                "give the constraint as a phrase instead",
-            )
-        positions.append(token_positions(prompt_offsets, list(c.spans), shift))
+    positions = prompt_positions(prompt_text, prompt_offsets, trajectory.prompt, constraints)
     return TeacherForcing(
         ids=np.asarray([*prompt_ids, *gen_ids], dtype=np.int64),
         prompt_len=len(prompt_ids),
