@@ -123,6 +123,10 @@ class ComparisonTimeout(BaseException):
     """
 
 
+#: How often the watchdog raises again while an interrupted call has not yet returned.
+_REFIRE_S = 0.05
+
+
 class _Interrupt(BaseException):
     """Raised asynchronously inside the thread whose call ran out of time."""
 
@@ -139,9 +143,11 @@ def call_with_time_limit(func: Callable[[], T], *, seconds: float) -> T:
 
     Unlike ``signal.alarm`` (which math-verify uses, and which only works in the main thread and
     would cancel pytest-timeout's alarm), this works in any thread: a watchdog timer raises an
-    exception asynchronously in the calling thread. The interruption happens between Python
-    bytecodes, so a single long C call (a huge integer power) is only interrupted when it returns;
-    callers cap such inputs beforehand.
+    exception asynchronously in the calling thread, and raises it again every ``_REFIRE_S``
+    seconds until the call returns (the interpreter swallows an exception that lands in a weakref
+    callback). A call that returns after its limit counts as timed out. The interruption happens
+    between Python bytecodes, so a single long C call (a huge integer power) is only interrupted
+    when it returns; callers cap such inputs beforehand.
 
     Parameters
     ----------
@@ -169,28 +175,44 @@ def call_with_time_limit(func: Callable[[], T], *, seconds: float) -> T:
         return func()
     thread_id = threading.get_ident()
     lock = threading.Lock()
-    state = {"done": False, "fired": False}
+    state: dict[str, Any] = {"done": False, "fired": False, "timer": None}
 
     def fire() -> None:
+        # An asynchronous exception delivered inside a weakref callback or ``__del__`` is printed
+        # and swallowed by the interpreter, so the watchdog keeps raising until the call returns.
         with lock:
-            if not state["done"]:
-                state["fired"] = True
-                _set_async_exc(thread_id, _Interrupt)
+            if state["done"]:
+                return
+            state["fired"] = True
+            _set_async_exc(thread_id, _Interrupt)
+            state["timer"] = threading.Timer(_REFIRE_S, fire)
+            state["timer"].daemon = True
+            state["timer"].start()
 
-    timer = threading.Timer(seconds, fire)
-    timer.daemon = True
+    def disarm() -> None:
+        with lock:
+            state["done"] = True
+            state["timer"].cancel()
+        if state["fired"]:  # an undelivered interrupt must not escape into the caller
+            _set_async_exc(thread_id, None)
+
+    with lock:
+        state["timer"] = threading.Timer(seconds, fire)
+        state["timer"].daemon = True
     try:
         try:
-            timer.start()
-            return func()
+            state["timer"].start()
+            result = func()
         finally:
-            timer.cancel()
-            with lock:
-                state["done"] = True
-            if state["fired"]:  # an undelivered interrupt must not escape into the caller
-                _set_async_exc(thread_id, None)
+            disarm()
     except _Interrupt:
+        disarm()
         raise ComparisonTimeout(f"comparison exceeded {seconds} s") from None
+    if state["fired"]:
+        # The interrupt was raised but swallowed somewhere (C code that clears errors, a weakref
+        # callback): whatever ``func`` returned after its time ran out is not trusted.
+        raise ComparisonTimeout(f"comparison exceeded {seconds} s")
+    return result
 
 
 # --------------------------------------------------------------------------------------------
