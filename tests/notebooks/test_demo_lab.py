@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import REPO
 from tests.fixtures.demo_server import free_port, start_demo
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.notebooks, pytest.mark.timeout(300)]
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ NEEDS_DATA = {
 }
 CELL_TIMEOUT_S = 1200
 # quick mode takes about a minute per notebook on 2 cores; full mode (WORKBENCH_QUICK=0) up to ~15
-pytestmark = pytest.mark.timeout(3600)
+pytestmark = [pytest.mark.notebooks, pytest.mark.timeout(3600)]
 
 
 def _artifacts() -> Path:
