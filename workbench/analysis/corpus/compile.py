@@ -187,8 +187,10 @@ class MatchTables:
         and the byte at the start position.
     rule_mask
         ``uint64`` rule bits per accept code.
-    trans, shift
-        ``int64[n_states, 256]``: ``next_state | accept << shift`` (one load per byte).
+    trans, shift, byte_class
+        ``int32[n_states, n_classes]``: ``next_state | accept << shift`` for the byte's class
+        ``byte_class[byte]`` (bytes with identical columns share a class): one small table, one
+        load per byte of a run, so that the hot states stay in the L1 cache.
     pre2, start_index
         ``bool[n_starts, 65536]``: whether a run from start state ``start_index[prev]`` can lead
         anywhere given the first two bytes (``b0 << 8 | b1``): fewer runs start.
@@ -204,6 +206,13 @@ class MatchTables:
     shift: int
     pre2: np.ndarray
     start_index: np.ndarray
+    byte_class: np.ndarray
+
+
+def _byte_classes(trans: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Compress the columns of ``trans[state, byte]``: (table per class, class of each byte)."""
+    columns, byte_class = np.unique(trans.T, axis=0, return_inverse=True)
+    return np.ascontiguousarray(columns.T), byte_class.reshape(-1).astype(np.int64)
 
 
 @lru_cache(maxsize=16)
@@ -217,7 +226,8 @@ def match_tables(rules: tuple[str, ...], forms: tuple[str, ...]) -> MatchTables:
         t = Tables.empty()
         return MatchTables(t, np.zeros((257, 256), bool), np.zeros(1, np.uint64),
                            np.full(1, -1, np.int32), np.zeros((1, 256), np.int64), 1,
-                           np.zeros((1, 65536), bool), np.zeros(257, np.int64))  # fmt: skip
+                           np.zeros((1, 65536), bool), np.zeros(257, np.int64),
+                           np.zeros(256, np.int64))  # fmt: skip
     dfa = build_dfa(patterns)
     rule_mask = np.zeros(len(dfa.accept_sets), dtype=np.uint64)
     kw_form = np.full(len(dfa.accept_sets), -1, dtype=np.int32)
@@ -229,7 +239,10 @@ def match_tables(rules: tuple[str, ...], forms: tuple[str, ...]) -> MatchTables:
                 kw_form[code] = i - n_rules
     pre = dfa.viable[dfa.start]
     shift = max(1, int(dfa.n_states - 1).bit_length())
-    trans = dfa.next_state.astype(np.int64) | (dfa.accept.astype(np.int64) << shift)
+    packed = dfa.next_state.astype(np.int64) | (dfa.accept.astype(np.int64) << shift)
+    if packed.max() >= 2**31:
+        raise ValueError("the match DFA is too large (states and accept codes exceed 31 bits)")
+    trans, byte_class = _byte_classes(packed.astype(np.int32))
     starts, start_index = np.unique(dfa.start, return_inverse=True)
     live = dfa.viable  # [state, byte]
     pre2 = np.zeros((len(starts), 65536), dtype=bool)
@@ -239,5 +252,5 @@ def match_tables(rules: tuple[str, ...], forms: tuple[str, ...]) -> MatchTables:
         pre2[i] = ((dfa.accept[s0] != 0)[:, None] | ((t1 != 0)[:, None] & second)).reshape(-1)
     return MatchTables(
         Tables.of(dfa), np.ascontiguousarray(pre), rule_mask, kw_form, trans, shift,
-        pre2, start_index.reshape(-1).astype(np.int64),
+        pre2, start_index.reshape(-1).astype(np.int64), byte_class,
     )  # fmt: skip

@@ -30,8 +30,9 @@ from workbench.analysis.segment import CUES, DEFAULT_MIN_CHARS, DEFAULT_STRATEGY
 
 __all__ = ["CARRIED_COLUMNS", "CorpusAnalytics", "analyze_corpus"]
 
-CHUNK_BYTES = 16_000_000
-"""Traces are processed in chunks of about this many bytes (bounds the scratch memory)."""
+CHUNK_BYTES = 4_000_000
+"""Traces are processed in chunks of about this many bytes (bounds the scratch memory: about
+90 bytes per byte of text, allocated once)."""
 
 CARRIED_COLUMNS = ("model", "source", "status", "grade", "correct", "metadata")
 """Columns of an input frame that are copied into the keyword statistics when present."""
@@ -127,12 +128,66 @@ class _Chunk:
     seg_e: np.ndarray
     seg_open: np.ndarray
     seg_counts: np.ndarray
+    seg_label: np.ndarray | None
+    seg_best: np.ndarray | None
+    seg_total: np.ndarray | None
+    seg_conf: np.ndarray | None
     n_hits: np.ndarray
     hit_pos: np.ndarray
     hit_kw: np.ndarray
     hit_gap: np.ndarray
     words: np.ndarray
     chars: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Scoring:
+    """What the kernel needs to label segments itself (taxonomies without fallback rules)."""
+
+    order_ptr: np.ndarray
+    order_cols: np.ndarray
+    weight: float
+    cap: int
+    n_labels: int
+    conf_table: np.ndarray
+    conf_width: int
+
+    @classmethod
+    def of(cls, rules: RuleTables) -> _Scoring:
+        n_labels = len(rules.names)
+        ptr = np.zeros(n_labels + 1, dtype=np.int64)
+        np.cumsum([len(o) for o in rules.rule_order], out=ptr[1:])
+        cols = np.array([c for o in rules.rule_order for c in o] or [0], dtype=np.int64)
+        weight = float(patterns.OPENING_WEIGHT)
+        cap = int(patterns.MAX_ANYWHERE)
+        table, width = _conf_table(weight, cap, rules.rule_order)
+        return cls(ptr, cols, weight, cap, n_labels, table, width)
+
+
+_NO_SCORING = _Scoring(np.zeros(1, np.int64), np.zeros(1, np.int64), 0.0, 0, 0, np.zeros(1), 0)
+
+MAX_CONF_TABLE_WIDTH = 2048
+"""Largest possible total score for which the rounded confidences are tabulated."""
+
+
+def _conf_table(
+    weight: float, cap: int, rule_order: tuple[tuple[int, ...], ...]
+) -> tuple[np.ndarray, int]:
+    """``round(best / total, 4)`` for every integral pair of scores, flat, and the row width.
+
+    Scores are sums of the opening weight and capped counts, so with an integral weight every
+    ``best <= total <= bound`` is an integer; ``(zeros, 0)`` when the weight is not integral or
+    the bound is too large (the confidences are then rounded after the kernel).
+    """
+    bound = sum(weight + cap * len(order) for order in rule_order)
+    if not float(weight).is_integer() or bound >= MAX_CONF_TABLE_WIDTH:
+        return np.zeros(1, dtype=np.float64), 0
+    width = int(bound) + 1
+    table = np.zeros(width * width, dtype=np.float64)
+    for t in range(1, width):
+        for b in range(t + 1):
+            table[b * width + t] = round(b / t, 4)
+    return table, width
 
 
 def _compact(base: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -142,6 +197,62 @@ def _compact(base: np.ndarray, counts: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     starts = np.repeat(base - (np.cumsum(counts) - counts), counts)
     return starts + np.arange(total, dtype=np.int64)
+
+
+@dataclass
+class _Scratch:
+    """Kernel output buffers, allocated once and reused by every chunk.
+
+    Fresh buffers per chunk cost more in page faults (system time, serialised in the OS) than
+    the kernel spends on the text; reused ones are faulted in once.
+    """
+
+    seg_s: np.ndarray
+    seg_e: np.ndarray
+    seg_cs: np.ndarray
+    seg_ce: np.ndarray
+    seg_open: np.ndarray
+    seg_counts: np.ndarray
+    seg_label: np.ndarray
+    seg_best: np.ndarray
+    seg_total: np.ndarray
+    seg_conf: np.ndarray
+    hit_pos: np.ndarray
+    hit_kw: np.ndarray
+    hit_gap: np.ndarray
+
+    @classmethod
+    def allocate(
+        cls, seg_slots: int, hit_slots: int, n_rules: int, labels: bool, score: bool
+    ) -> _Scratch:
+        seg_slots = max(seg_slots, 1)
+        hit_slots = max(hit_slots, 1)
+        return cls(
+            seg_s=np.empty(seg_slots, dtype=np.int64),
+            seg_e=np.empty(seg_slots, dtype=np.int64),
+            seg_cs=np.empty(seg_slots, dtype=np.int64),
+            seg_ce=np.empty(seg_slots, dtype=np.int64),
+            seg_open=np.empty(seg_slots if labels else 1, dtype=np.uint64),
+            seg_counts=np.empty((seg_slots if n_rules else 1, max(n_rules, 1)), dtype=np.uint16),
+            seg_label=np.empty(seg_slots if score else 1, dtype=np.int64),
+            seg_best=np.empty(seg_slots if score else 1, dtype=np.float64),
+            seg_total=np.empty(seg_slots if score else 1, dtype=np.float64),
+            seg_conf=np.empty(seg_slots if score else 1, dtype=np.float64),
+            hit_pos=np.empty(hit_slots, dtype=np.int64),
+            hit_kw=np.empty(hit_slots, dtype=np.int32),
+            hit_gap=np.empty(hit_slots, dtype=np.int64),
+        )
+
+
+def _slots(lengths: np.ndarray, do_keywords: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Each trace's first segment and hit slot (capacities bounded by its byte length)."""
+    n = len(lengths)
+    seg_base = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths // 2 + 1, out=seg_base[1:])
+    hit_base = np.zeros(n + 1, dtype=np.int64)
+    if do_keywords:
+        np.cumsum(lengths, out=hit_base[1:])
+    return seg_base, hit_base
 
 
 def _run_chunk(
@@ -155,26 +266,16 @@ def _run_chunk(
     rules: RuleTables | None,
     match: MatchTables,
     do_keywords: bool,
+    scratch: _Scratch,
+    scoring: _Scoring | None,
 ) -> _Chunk:
     lengths = np.diff(offs)
     n = len(lengths)
-    seg_base = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths // 2 + 1, out=seg_base[1:])
-    hit_base = np.zeros(n + 1, dtype=np.int64)
-    if do_keywords:
-        np.cumsum(lengths, out=hit_base[1:])
-    n_seg_slots = int(seg_base[-1])
-    n_hit_slots = max(int(hit_base[-1]), 1)
+    seg_base, hit_base = _slots(lengths, do_keywords)
     n_rules = rules.n_fast if rules is not None else 0
-    seg_s = np.empty(n_seg_slots, dtype=np.int64)
-    seg_e = np.empty(n_seg_slots, dtype=np.int64)
-    seg_cs = np.empty(n_seg_slots, dtype=np.int64)
-    seg_ce = np.empty(n_seg_slots, dtype=np.int64)
-    seg_open = np.zeros(n_seg_slots if rules is not None else 1, dtype=np.uint64)
-    seg_counts = np.zeros((n_seg_slots if n_rules else 1, max(n_rules, 1)), dtype=np.uint16)
-    hit_pos = np.empty(n_hit_slots, dtype=np.int64)
-    hit_kw = np.empty(n_hit_slots, dtype=np.int32)
-    hit_gap = np.empty(n_hit_slots, dtype=np.int64)
+    seg_s, seg_e, seg_cs, seg_ce = scratch.seg_s, scratch.seg_e, scratch.seg_cs, scratch.seg_ce
+    seg_open, seg_counts = scratch.seg_open, scratch.seg_counts
+    hit_pos, hit_kw, hit_gap = scratch.hit_pos, scratch.hit_kw, scratch.hit_gap
     n_segs = np.zeros(n, dtype=np.int64)
     n_hits = np.zeros(n, dtype=np.int64)
     words = np.zeros(n, dtype=np.int64)
@@ -182,16 +283,20 @@ def _run_chunk(
     op = rules.opening if rules is not None else Tables.empty()
     op_masks = rules.opening_masks if rules is not None else np.zeros(1, np.uint64)
     m = match.dfa
+    sc = scoring if scoring is not None else _NO_SCORING
     kernels.analyze_chunk(
         data, offs, strategy, min_chars,
         cue.next_state, cue.accept, cue.accept_end, cue.start,
         rules is not None,
         op.next_state, op.accept, op.accept_end, op.start, op_masks,
         match.trans, m.accept_end, match.pre, m.start, match.shift, match.pre2,
-        match.start_index, match.rule_mask, match.kw_form, n_rules,
+        match.start_index, match.byte_class, match.rule_mask, match.kw_form, n_rules,
         do_keywords,
+        scoring is not None, sc.order_ptr, sc.order_cols, sc.weight, sc.cap, sc.n_labels,
+        sc.conf_table, sc.conf_width,
         seg_base, hit_base,
         seg_s, seg_e, seg_cs, seg_ce, seg_open, seg_counts,
+        scratch.seg_label, scratch.seg_best, scratch.seg_total, scratch.seg_conf,
         hit_pos, hit_kw, hit_gap,
         n_segs, n_hits, words, chars,
     )  # fmt: skip
@@ -203,8 +308,16 @@ def _run_chunk(
         n_segs=n_segs,
         seg_s=seg_cs[si],
         seg_e=seg_ce[si],
-        seg_open=seg_open[si] if rules is not None else seg_open[:0],
-        seg_counts=seg_counts[si] if n_rules else np.zeros((len(si), 0), np.uint16),
+        seg_open=seg_open[si] if rules is not None and scoring is None else seg_open[:0],
+        seg_counts=(
+            seg_counts[si] if n_rules and scoring is None else np.zeros((len(si), 0), np.uint16)
+        ),
+        seg_label=scratch.seg_label[si] if scoring is not None else None,
+        seg_best=scratch.seg_best[si] if scoring is not None and not scoring.conf_width else None,
+        seg_total=(
+            scratch.seg_total[si] if scoring is not None and not scoring.conf_width else None
+        ),
+        seg_conf=scratch.seg_conf[si] if scoring is not None and scoring.conf_width else None,
         n_hits=n_hits,
         hit_pos=hit_pos[hi],
         hit_kw=hit_kw[hi],
@@ -386,13 +499,26 @@ def analyze_corpus(
     t_convert = t_kernel = 0.0
     total_bytes = int(lengths.sum())
     done = 0
-    for lo, hi in _chunk_bounds(lengths, chunk_bytes):
+    bounds = _chunk_bounds(lengths, chunk_bytes)
+    seg_slots = hit_slots = 0
+    for lo, hi in bounds:
+        seg_base, hit_base = _slots(lengths[lo:hi], keywords)
+        seg_slots = max(seg_slots, int(seg_base[-1]))
+        hit_slots = max(hit_slots, int(hit_base[-1]))
+    fallback = rules is not None and bool(rules.opening_fallback or rules.anywhere_fallback)
+    scoring = _Scoring.of(rules) if rules is not None and not fallback else None
+    scratch = _Scratch.allocate(
+        seg_slots, hit_slots, rules.n_fast if rules is not None else 0, rules is not None,
+        scoring is not None,
+    )  # fmt: skip
+    for lo, hi in bounds:
         t1 = time.perf_counter()
         buf, offs = _buffers(texts.slice(lo, hi - lo))
         t2 = time.perf_counter()
         chunk = _run_chunk(
             buf, offs, lo, strategy=_STRATEGY_CODES[strategy], min_chars=min_chars,
-            cue=cue, rules=rules, match=match, do_keywords=keywords,
+            cue=cue, rules=rules, match=match, do_keywords=keywords, scratch=scratch,
+            scoring=scoring,
         )  # fmt: skip
         chunks.append(chunk)
         t3 = time.perf_counter()
@@ -419,7 +545,16 @@ def analyze_corpus(
         "start": seg_start,
         "end": seg_end,
     }
-    if rules is not None:
+    if scoring is not None:
+        label = _cat([c.seg_label for c in chunks if c.seg_label is not None], np.int64)
+        if scoring.conf_width:
+            conf = _cat([c.seg_conf for c in chunks if c.seg_conf is not None], np.float64)
+        else:
+            conf = _rounded_share(
+                _cat([c.seg_best for c in chunks if c.seg_best is not None], np.float64),
+                _cat([c.seg_total for c in chunks if c.seg_total is not None], np.float64),
+            )
+    elif rules is not None:
         opened = _cat([c.seg_open for c in chunks], np.uint64)
         counts: np.ndarray = (
             np.concatenate([c.seg_counts for c in chunks])
@@ -433,6 +568,7 @@ def analyze_corpus(
             )  # fmt: skip
             _fallback_rules(rules, texts, seg_trace, seg_start, seg_end, opened, counts)
         label, conf = _labels(rules, opened, counts)
+    if rules is not None:
         categories = [*rules.names, tax.default]
         names = pl.Series("label", categories, dtype=pl.String)
         seg_cols["label"] = names.gather(label)

@@ -132,10 +132,10 @@ def _segment_trace(
 ) -> tuple[int, int]:  # fmt: skip
     """Write the unmerged segments' byte spans at ``out_*[base:]``; return (count, words).
 
-    Walks the bytes once, keeping branch-free state (previous token's end and last byte, a
-    newline in the current gap); at a token that may start a sentence (a newline in the gap,
-    or ``[.!?]``-ish before and an opener here) it decides exactly whether a segment starts
-    there: a paragraph break (``\\n[ \\t]*\\n`` in the gap), a sentence start (a newline in
+    Walks the bytes once, a tight loop over each whitespace gap (noting a newline) and each
+    token, keeping the previous token's end and last byte; at a token that may start a sentence
+    (a newline in the gap, or ``[.!?]``-ish before and an opener here) it decides exactly whether
+    a segment starts there: a paragraph break (``\\n[ \\t]*\\n`` in the gap), a sentence start (a newline in
     the gap, or ``[.!?]`` plus closers ending the previous token and an opener starting this
     one) and, for ``cues``, a cue matched at the token.
     """
@@ -144,43 +144,47 @@ def _segment_trace(
     seg_start = -1
     tok_end = lo
     last = 32
-    prev_ws = True
-    gap_nl = False
-    for j in range(lo, hi):
+    j = lo
+    while True:
+        gap_nl = False  # a newline in the whitespace before the token at j
+        while j < hi:
+            c = data[j]
+            if not WS[c]:
+                break
+            if c == 10:
+                gap_nl = True
+            j += 1
+        if j >= hi:
+            break
         c = data[j]
-        ws = WS[c]
-        start = prev_ws and not ws
-        words += start
-        if start and (gap_nl or (_TAIL[last] and _OPENER[c])):
-            if seg_start < 0:
-                seg_start = j
-            else:
-                nl, par = _gap_flags(data, tok_end, j)
-                if strategy == PARAGRAPHS:
-                    boundary = par
-                else:
-                    sentence = nl or (
-                        _sentence_opener(data, j, hi) and _punct_before(data, lo, tok_end)
-                    )
-                    if strategy == SENTENCES:
-                        boundary = sentence
-                    else:
-                        boundary = par or (
-                            sentence
-                            and _any_accept(data, j, lo, hi, cue_nxt, cue_acc, cue_end, cue_start)
-                        )
-                if boundary:
-                    out_s[base + n] = seg_start
-                    out_e[base + n] = tok_end
-                    n += 1
-                    seg_start = j
-        if seg_start < 0 and not ws:
+        words += 1
+        if seg_start < 0:
             seg_start = j
-        gap_nl = (gap_nl or c == 10) and ws
-        if not ws:
-            tok_end = j + 1
-            last = c
-        prev_ws = ws
+        elif gap_nl or (_TAIL[last] and _OPENER[c]):
+            nl, par = _gap_flags(data, tok_end, j)
+            if strategy == PARAGRAPHS:
+                boundary = par
+            else:
+                sentence = nl or (
+                    _sentence_opener(data, j, hi) and _punct_before(data, lo, tok_end)
+                )
+                if strategy == SENTENCES:
+                    boundary = sentence
+                else:
+                    boundary = par or (
+                        sentence
+                        and _any_accept(data, j, lo, hi, cue_nxt, cue_acc, cue_end, cue_start)
+                    )
+            if boundary:
+                out_s[base + n] = seg_start
+                out_e[base + n] = tok_end
+                n += 1
+                seg_start = j
+        j += 1
+        while j < hi and not WS[data[j]]:
+            j += 1
+        tok_end = j
+        last = data[j - 1]
     if seg_start < 0:
         return 0, 0
     out_s[base + n] = seg_start
@@ -238,7 +242,7 @@ def _match_trace(
     data: np.ndarray, lo: int, hi: int,
     seg_s: np.ndarray, seg_e: np.ndarray, sb: int, n: int,
     trans: np.ndarray, acc_end: np.ndarray, pre: np.ndarray, start: np.ndarray, shift: int,
-    pre2: np.ndarray, start_index: np.ndarray,
+    pre2: np.ndarray, start_index: np.ndarray, byte_class: np.ndarray,
     rule_mask: np.ndarray, kw_form: np.ndarray, n_rules: int, do_rules: bool, do_kw: bool,
     counts: np.ndarray, cursor: np.ndarray,
     hit_pos: np.ndarray, hit_kw: np.ndarray, hit_gap: np.ndarray, hb: int,
@@ -281,7 +285,7 @@ def _match_trace(
                 q = p
                 while True:
                     if q < hi:
-                        v = trans[state, data[q]]
+                        v = trans[state, byte_class[data[q]]]
                         code = v >> shift
                         state = v & low
                     else:
@@ -314,36 +318,46 @@ def _match_trace(
     return nh
 
 
+@njit(cache=True, nogil=True)
+def _score(
+    opened: np.uint64, counts: np.ndarray, row: int, order_ptr: np.ndarray,
+    order_cols: np.ndarray, weight: float, cap: int, n_labels: int,
+) -> tuple[int, float, float]:  # fmt: skip
+    """``rule_label``'s arithmetic for one segment: (winner, its score, the total).
+
+    Scores add up in the same order as in Python (so the floats are identical): per label the
+    opening weight, then each rule's capped count in the taxonomy's order; the total sums the
+    labels in order; ties go to the earlier label; the winner is ``n_labels`` (the default
+    label) when the total is 0.
+    """
+    tot = 0.0
+    top = -1.0
+    arg = 0
+    for li in range(n_labels):
+        score = 0.0
+        if (opened >> np.uint64(li)) & np.uint64(1):
+            score += weight
+        for j in range(order_ptr[li], order_ptr[li + 1]):
+            v = counts[row, order_cols[j]]
+            score += min(cap, v)
+        tot += score
+        if score > top:
+            top = score
+            arg = li
+    return (arg if tot != 0.0 else n_labels), top, tot
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def score_segments(
     opened: np.ndarray, counts: np.ndarray, order_ptr: np.ndarray, order_cols: np.ndarray,
     weight: float, cap: int, n_labels: int,
     label: np.ndarray, best: np.ndarray, total: np.ndarray,
 ) -> None:  # fmt: skip
-    """``rule_label``'s arithmetic per segment: winner index (n_labels: the default), scores.
-
-    Scores add up in the same order as in Python (so the floats are identical): per label the
-    opening weight, then each rule's capped count in the taxonomy's order; the total sums the
-    labels in order; ties go to the earlier label.
-    """
+    """:func:`_score` for every segment (winner index, its score, the total)."""
     for i in prange(opened.shape[0]):
-        tot = 0.0
-        top = -1.0
-        arg = 0
-        for li in range(n_labels):
-            score = 0.0
-            if (opened[i] >> np.uint64(li)) & np.uint64(1):
-                score += weight
-            for j in range(order_ptr[li], order_ptr[li + 1]):
-                v = counts[i, order_cols[j]]
-                score += min(cap, v)
-            tot += score
-            if score > top:
-                top = score
-                arg = li
-        total[i] = tot
-        best[i] = top
-        label[i] = arg if tot != 0.0 else n_labels
+        label[i], best[i], total[i] = _score(
+            opened[i], counts, i, order_ptr, order_cols, weight, cap, n_labels
+        )
 
 
 @njit(cache=True, nogil=True)
@@ -389,12 +403,15 @@ def analyze_chunk(
     op_nxt: np.ndarray, op_acc: np.ndarray, op_end: np.ndarray, op_start: np.ndarray,
     op_masks: np.ndarray,
     m_trans: np.ndarray, m_end: np.ndarray, m_pre: np.ndarray, m_start: np.ndarray,
-    m_shift: int, m_pre2: np.ndarray, m_start_index: np.ndarray,
+    m_shift: int, m_pre2: np.ndarray, m_start_index: np.ndarray, m_byte_class: np.ndarray,
     m_rule_mask: np.ndarray, m_kw_form: np.ndarray, n_rules: int,
     do_keywords: bool,
+    do_score: bool, order_ptr: np.ndarray, order_cols: np.ndarray, weight: float, cap: int,
+    n_labels: int, conf_table: np.ndarray, conf_width: int,
     seg_base: np.ndarray, hit_base: np.ndarray,
     seg_s: np.ndarray, seg_e: np.ndarray, seg_cs: np.ndarray, seg_ce: np.ndarray,
     seg_open: np.ndarray, seg_counts: np.ndarray,
+    seg_label: np.ndarray, seg_best: np.ndarray, seg_total: np.ndarray, seg_conf: np.ndarray,
     hit_pos: np.ndarray, hit_kw: np.ndarray, hit_gap: np.ndarray,
     n_segs: np.ndarray, n_hits: np.ndarray, words: np.ndarray, chars: np.ndarray,
 ) -> None:  # fmt: skip
@@ -402,7 +419,10 @@ def analyze_chunk(
 
     ``seg_s``/``seg_e`` get absolute byte spans, ``seg_cs``/``seg_ce`` character spans relative
     to the trace, ``hit_pos`` character offsets; ``seg_base``/``hit_base`` give each trace's
-    first output slot (its capacity is bounded by its byte length).
+    first output slot (its capacity is bounded by its byte length). With ``do_score`` each
+    segment is also scored (:func:`_score`) into ``seg_label``/``seg_best``/``seg_total``, and
+    ``seg_conf`` gets ``conf_table[best * conf_width + total]`` (the rounded share; 0 when the
+    total is 0) when ``conf_width > 0``.
     """
     n_traces = offs.shape[0] - 1
     for i in prange(n_traces):
@@ -413,11 +433,10 @@ def analyze_chunk(
             data, lo, hi, strategy, cue_nxt, cue_acc, cue_end, cue_start, seg_s, seg_e, sb
         )
         words[i] = w
-        ascii_only = True
-        for k in range(lo, hi):
-            if data[k] >= 128:
-                ascii_only = False
-                break
+        high = 0
+        for k in range(lo, hi):  # a reduction the compiler vectorises
+            high |= data[k]
+        ascii_only = high < 128
         if ascii_only:
             for k in range(sb, sb + n):
                 seg_cs[k] = seg_s[k] - lo
@@ -427,8 +446,7 @@ def analyze_chunk(
             _to_chars_spans(data, seg_s, seg_e, seg_cs, seg_ce, sb, n, lo)
             c = 0
             for k in range(lo, hi):
-                if (data[k] & 0xC0) == 0x80:
-                    c += 1
+                c += (data[k] & 0xC0) == 0x80
             chars[i] = hi - lo - c
         if strategy != SENTENCES:
             n = _merge_short(seg_s, seg_e, seg_cs, seg_ce, sb, n, min_chars)
@@ -438,12 +456,16 @@ def analyze_chunk(
                 seg_open[k] = _accept_mask(
                     data, seg_s[k], seg_e[k], op_nxt, op_acc, op_end, op_start, op_masks
                 )
+        if do_labels and n_rules > 0:
+            for k in range(sb, sb + n):  # the buffers are reused from chunk to chunk
+                for r in range(n_rules):
+                    seg_counts[k, r] = 0
         if (do_labels and n_rules > 0) or do_keywords:
             cursor = np.empty(max(n_rules, 1), dtype=np.int64)
             hb = hit_base[i]
             nh = _match_trace(
                 data, lo, hi, seg_s, seg_e, sb, n,
-                m_trans, m_end, m_pre, m_start, m_shift, m_pre2, m_start_index,
+                m_trans, m_end, m_pre, m_start, m_shift, m_pre2, m_start_index, m_byte_class,
                 m_rule_mask, m_kw_form, n_rules,
                 do_labels and n_rules > 0, do_keywords,
                 seg_counts, cursor, hit_pos, hit_kw, hit_gap, hb,
@@ -454,3 +476,17 @@ def analyze_chunk(
                     hit_pos[k] -= lo
             else:
                 _to_chars(data, hit_pos, hit_pos, hb, nh, lo)
+        if do_score:
+            for k in range(sb, sb + n):
+                lab, top, tot = _score(
+                    seg_open[k], seg_counts, k, order_ptr, order_cols, weight, cap, n_labels
+                )
+                seg_label[k] = lab
+                seg_best[k] = top
+                seg_total[k] = tot
+                if conf_width > 0:
+                    seg_conf[k] = (
+                        conf_table[np.int64(top) * conf_width + np.int64(tot)]
+                        if tot != 0.0
+                        else 0.0
+                    )
