@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -96,6 +100,45 @@ def test_non_unique_end_rule_falls_back() -> None:
     assert not unique_end(build_dfa([rule]))
     tax = Taxonomy("t", (PatternLabel("a", "a", anywhere=(rule,)), PatternLabel("b", "b")), "b")
     _check(["In summary, the sum is 4. Summary: summary sum."], taxonomy=tax)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(texts, min_size=2, max_size=8), chunk_bytes=st.integers(1, 200))
+def test_chunks_reuse_buffers(batch: list[str], chunk_bytes: int) -> None:
+    # many small chunks share one set of output buffers: nothing may leak from chunk to chunk
+    _check(batch, chunk_bytes=chunk_bytes)
+    _check(batch, chunk_bytes=chunk_bytes, taxonomy="thought_anchors", lexicon="mi_peaks")
+
+
+_BOUNDS_SCRIPT = """
+from workbench.analysis.corpus import analyze_corpus
+from workbench.analysis.patterns import TAXONOMIES
+fallback = TAXONOMIES["dto"].with_rules("backtracking", anywhere=[r"\\b(\\w)\\1\\b"])
+batch = ["Wait a moment. No, aa is wrong.", "", "   ", "café naïve 是的 wait了. Hmm,\\n\\nSo 2+2=4.",
+         "x" * 300, "Okay.\\n\\nAlternatively, let me check. " * 20]
+for strategy in ("paragraphs", "sentences", "cues"):
+    for taxonomy in ("dto", fallback):
+        for labels in (True, False):
+            for keywords in (True, False):
+                for chunk_bytes in (1, 50, 10**6):
+                    analyze_corpus(batch, strategy=strategy, taxonomy=taxonomy, labels=labels,
+                                   keywords=keywords, chunk_bytes=chunk_bytes)
+print("in bounds")
+"""
+
+
+def test_kernels_stay_in_bounds(tmp_path: Path) -> None:
+    # numba does not check indices, and an out-of-bounds write corrupts memory silently (crashes
+    # come later, elsewhere): compile the kernels afresh with bounds checks and run every path
+    env = {**os.environ, "NUMBA_BOUNDSCHECK": "1", "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    proc = subprocess.run(
+        [sys.executable, "-c", _BOUNDS_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0 and "in bounds" in proc.stdout, proc.stderr[-3000:]
 
 
 def test_input_forms_and_errors() -> None:
