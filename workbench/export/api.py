@@ -315,6 +315,37 @@ def _trajectories(
     return out
 
 
+def _sourced_export(
+    kind: str,
+    rows: list[dict[str, Any]],
+    store: Store,
+    counts: dict[str, int],
+    pairs: Sequence[Pair],
+    trajectories: Sequence[Trajectory],
+    rows_from: str,
+    *,
+    style: str,
+    think: str,
+    tokenizer: Any,
+    max_length: int,
+) -> Export:
+    """Build the :class:`Export` of rows taken from pairs or trajectories, with provenance."""
+    provenance = (
+        _pair_provenance(pairs, trajectories) if pairs else _trajectory_counts(trajectories)
+    )
+    provenance["rows_from"] = rows_from
+    export = Export(
+        kind=kind,
+        rows=rows,
+        style=style,
+        think=think,
+        store=str(store.path),
+        counts=counts,
+        provenance=provenance,
+    )
+    return export.measure(tokenizer, max_length=max_length)
+
+
 def export_sft(
     store: Store,
     *,
@@ -377,18 +408,10 @@ def export_sft(
         )
     rows = [sft_row(t, format=format, style=style, think=think, ids=ids) for t in chosen]
     counts["trajectories"] = len(rows)
-    provenance = _pair_provenance(pairs, chosen) if pairs else _trajectory_counts(chosen)
-    provenance["rows_from"] = rows_from
-    export = Export(
-        kind="sft",
-        rows=rows,
-        style=style,
-        think=think,
-        store=str(store.path),
-        counts=counts,
-        provenance=provenance,
-    )
-    return export.measure(tokenizer, max_length=max_length)
+    return _sourced_export(
+        "sft", rows, store, counts, pairs, chosen, rows_from,
+        style=style, think=think, tokenizer=tokenizer, max_length=max_length,
+    )  # fmt: skip
 
 
 def export_kto(
@@ -448,20 +471,10 @@ def export_kto(
         conflicting_left_out=conflicts,
     )
     trajectories = list({t.id: t for t, _, _ in labelled}.values())
-    provenance = (
-        _pair_provenance(pairs, trajectories) if pairs else _trajectory_counts(trajectories)
-    )
-    provenance["rows_from"] = rows_from
-    export = Export(
-        kind="kto",
-        rows=rows,
-        style=style,
-        think=think,
-        store=str(store.path),
-        counts=counts,
-        provenance=provenance,
-    )
-    return export.measure(tokenizer, max_length=max_length)
+    return _sourced_export(
+        "kto", rows, store, counts, pairs, trajectories, rows_from,
+        style=style, think=think, tokenizer=tokenizer, max_length=max_length,
+    )  # fmt: skip
 
 
 def export_stepwise(
