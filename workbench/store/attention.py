@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -72,18 +73,24 @@ class AttentionRecord:
 _COLUMNS = "id, trajectory_id, model, constraints, n_tokens, n_layers, meta, created_at"
 
 
-class AttentionStore:
-    """Mixin of :class:`~workbench.store.store.Store`: stored constraint-attention results."""
+class AttentionStore(ABC):
+    """Mixin of :class:`~workbench.store.store.Store`: stored constraint-attention results.
 
+    The three abstract methods are the store's connection handling and id resolution, which
+    :class:`~workbench.store.store.Store` implements.
+    """
+
+    @abstractmethod
     def _write(self, *, durable: bool = True) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
+        """Return a write transaction on the store's connection."""
 
+    @abstractmethod
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
+        """Run a read-only query."""
 
+    @abstractmethod
     def resolve_id(self, id_or_prefix: str) -> str:
-        """Return the full id for an id or unique prefix (implemented by the store)."""
-        raise NotImplementedError
+        """Return the full id for an id or unique prefix."""
 
     def put_attention(self, record: AttentionRecord) -> str:
         """Store a result, replacing any earlier one for the same trajectory, model and constraints.
