@@ -31,7 +31,7 @@ export function inputs() {
   const files = ["package.json", "package-lock.json", "tsconfig.json", "build.mjs"]
     .map((f) => join(here, f))
     .concat(walk(join(here, "src")), walk(join(here, "style")))
-    .concat([join(root, "js", "src", "dom.ts"), join(root, "js", "src", "styles.css")]);
+    .concat(["dom.ts", "keys.ts", "protocol.generated.ts", "styles.css"].map((f) => join(root, "js", "src", f)));
   return files.map((f) => relative(root, f).split("\\").join("/")).sort();
 }
 

@@ -1,35 +1,18 @@
 // Shapes of the server extension's JSON (workbench_jupyterlab/api.py) and of the trajectory MIME
 // payload (workbench/widgets/display.py: trajectory_json). Records shared with the widgets
-// (segments, hits, history entries) have the same fields as js/src/protocol.generated.ts.
+// (segments, hits, history entries, annotation state) are the types generated from
+// workbench/widgets/_protocol.py (js/src/protocol.generated.ts).
+
+import type {
+  AnnotationState as WidgetAnnotationState,
+  HistoryEntry,
+  HitInfo,
+  SegmentInfo,
+} from "../../js/src/protocol.generated";
 
 export const MIME = "application/vnd.workbench.trajectory+json";
 
-export interface SegmentInfo {
-  id: string;
-  index: number;
-  start: number;
-  end: number;
-  label: string | null;
-  source: string | null;
-  closed: boolean;
-  human_label: string | null;
-  note: string | null;
-}
-
-export interface HitInfo {
-  start: number;
-  end: number;
-  keyword: string;
-}
-
-export interface HistoryEntry {
-  id: number;
-  segment_id: string | null;
-  kind: string;
-  value: string;
-  author: string;
-  created_at: number;
-}
+export type { HistoryEntry, HitInfo, SegmentInfo };
 
 export interface Message {
   role: string;
@@ -68,13 +51,8 @@ export interface Payload {
   labels?: string[];
 }
 
-export interface AnnotationState {
-  trajectory_id: string;
-  rating: number | null;
-  verdict: string | null;
-  note: string | null;
-  segments: SegmentInfo[];
-  history: HistoryEntry[];
+/** The widget's annotation state plus the latest value per (segment, kind). */
+export interface AnnotationState extends WidgetAnnotationState {
   latest: [string | null, string, unknown][];
 }
 

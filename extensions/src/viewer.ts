@@ -5,7 +5,7 @@
 import { Widget } from "@lumino/widgets";
 import { button, clear, clip, h, setText } from "../../js/src/dom";
 import { Api, ApiError } from "./api";
-import { HELP, keyAction } from "./keys";
+import { HELP, keyAction } from "../../js/src/keys";
 import { answerBlock, header, legend, promptBlock, renderThinking, thinkingBounds } from "./render";
 import type { AnnotationState, SegmentInfo, TrajectoryDoc } from "./types";
 

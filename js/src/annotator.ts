@@ -7,10 +7,8 @@
 import type { AnnotationState, DocMsg, SegmentInfo } from "./protocol.generated";
 import { Channel, type Model } from "./channel";
 import { button, clear, clip, colourIndex, fmt, h, setText } from "./dom";
+import { HELP, keyAction } from "./keys";
 import { VirtualList } from "./vlist";
-
-export const HELP =
-  "j/k segment · 1–9 label · 0 clear label · r then 1–5 rate · n note · c chosen · x rejected · u undo · J/K trajectory";
 
 export class AnnotatorView {
   readonly root: HTMLElement;
@@ -260,35 +258,47 @@ export class AnnotatorView {
   private onKey(ev: KeyboardEvent): void {
     if (this.mode === "note" || ev.target === this.noteInput) return;
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    const key = ev.key;
-    let handled = true;
-    if (this.mode === "rate") {
-      this.mode = "normal";
-      if (/^[1-5]$/.test(key)) this.annotate("rating", Number(key), false);
-      else if (key === "0") this.annotate("rating", null, false);
-      else this.flash("rating cancelled", false);
-    } else if (key === "j" || key === "ArrowDown") this.select(this.selected + 1);
-    else if (key === "k" || key === "ArrowUp") this.select(this.selected - 1);
-    else if (key === "J" || key === "]") this.navigate(1);
-    else if (key === "K" || key === "[") this.navigate(-1);
-    else if (/^[1-9]$/.test(key)) {
-      const label = this.labels()[Number(key) - 1];
-      if (label === undefined) this.flash(`no label on key ${key}`, true);
-      else this.annotate("label", label, true);
-    } else if (key === "0") this.annotate("label", null, true);
-    else if (key === "r") {
-      this.mode = "rate";
-      this.flash("rate: press 1–5 (0 clears)", false);
-    } else if (key === "n") this.openNote();
-    else if (key === "c") this.annotate("verdict", "chosen", false);
-    else if (key === "x") this.annotate("verdict", "rejected", false);
-    else if (key === "u") {
-      this.requestId += 1;
-      this.ch.send({ type: "undo", request_id: this.requestId });
-    } else handled = false;
-    if (handled) {
-      ev.preventDefault();
-      ev.stopPropagation();
+    const action = keyAction(ev.key, this.mode === "rate");
+    if (action === null) return;
+    ev.preventDefault();
+    ev.stopPropagation();
+    if (this.mode === "rate") this.mode = "normal";
+    switch (action.type) {
+      case "move":
+        this.select(this.selected + action.step);
+        break;
+      case "navigate":
+        this.navigate(action.step);
+        break;
+      case "label": {
+        const label = this.labels()[action.key - 1];
+        if (label === undefined) this.flash(`no label on key ${action.key}`, true);
+        else this.annotate("label", label, true);
+        break;
+      }
+      case "clear-label":
+        this.annotate("label", null, true);
+        break;
+      case "rate-mode":
+        this.mode = "rate";
+        this.flash("rate: press 1–5 (0 clears)", false);
+        break;
+      case "rate":
+        this.annotate("rating", action.value, false);
+        break;
+      case "rate-cancel":
+        this.flash("rating cancelled", false);
+        break;
+      case "note":
+        this.openNote();
+        break;
+      case "verdict":
+        this.annotate("verdict", action.value, false);
+        break;
+      case "undo":
+        this.requestId += 1;
+        this.ch.send({ type: "undo", request_id: this.requestId });
+        break;
     }
   }
 }

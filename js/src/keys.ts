@@ -1,5 +1,5 @@
-// The Annotator widget's keys (js/src/annotator.ts), for the trajectory viewer. A Python unit test
-// checks that HELP here is the widget's HELP, so the two cannot drift apart.
+// The annotation keys, one map for the Annotator widget (annotator.ts) and the JupyterLab
+// extension's trajectory viewer (extensions/src/viewer.ts), which both import this module.
 
 export const HELP =
   "j/k segment · 1–9 label · 0 clear label · r then 1–5 rate · n note · c chosen · x rejected · u undo · J/K trajectory";
