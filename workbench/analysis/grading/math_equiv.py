@@ -1301,22 +1301,12 @@ def answers_equivalent(
     min_sig_figs: int = MIN_SIG_FIGS,
     time_limit: float = TIME_LIMIT,
 ) -> bool:
-    """Whether a predicted answer is equivalent to the gold answer.
+    """Whether a predicted answer is equivalent to the gold answer (``match_answers(...).equal``).
 
     Parameters
     ----------
-    pred : str
-        The predicted (extracted) answer.
-    gold : str
-        The gold answer.
-    rel_tol : float
-        Relative tolerance of numeric comparisons (see :func:`numbers_close`).
-    abs_tol : float
-        Absolute tolerance of numeric comparisons.
-    min_sig_figs : int
-        A number with at least this many significant figures may be a rounding of the other.
-    time_limit : float
-        Seconds allowed for the comparison (``<= 0``: no limit); works off the main thread.
+    pred, gold, rel_tol, abs_tol, min_sig_figs, time_limit
+        As for :func:`match_answers`.
 
     Returns
     -------
