@@ -23,7 +23,8 @@ from workbench.errors import ValidationError
 from workbench.segment import Segment
 from workbench.store.browse import prompt_previews, tag_counts
 from workbench.store.store import Store
-from workbench.widgets._records import history_entry, hit_infos, segment_info
+from workbench.widgets._records import annotation_state as annotation_state_record
+from workbench.widgets._records import history_entry, hit_infos, latest_values
 from workbench.widgets.display import TRAJECTORY_MIME, trajectory_json
 
 __all__ = [
@@ -92,7 +93,6 @@ MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000_000
 MAX_TEXT = 500
 MAX_NOTE = 20_000
-MAX_HISTORY = 200
 
 
 class RequestError(ValueError):
@@ -310,14 +310,6 @@ def _segments_of(store: Store, tid: str, taxonomy: str) -> tuple[list[Segment], 
     return analyze_trajectory(trajectory, taxonomy=taxonomy), False
 
 
-def _label_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
 def annotation_state(store: Store, tid: str, segments: Sequence[Segment]) -> dict[str, Any]:
     """Return the annotation state of a trajectory, shaped as the Annotator widget's.
 
@@ -326,25 +318,9 @@ def annotation_state(store: Store, tid: str, segments: Sequence[Segment]) -> dic
     and ``latest`` (``[[segment_id, kind, value], ...]`` for the values in force).
     """
     history = store.get_annotations(tid, history=True)
-    latest: dict[tuple[str | None, str], Any] = {}
-    for a in history:
-        latest[(a.segment_id, a.kind)] = a.value
-    rating = latest.get((None, "rating"))
-    note = latest.get((None, "note"))
+    latest = latest_values(history)
     return {
-        "trajectory_id": tid,
-        "rating": None if rating is None else float(rating),
-        "verdict": latest.get((None, "verdict")),
-        "note": None if note is None else str(note),
-        "segments": [
-            segment_info(
-                s,
-                human_label=_label_text(latest.get((s.id, "label"))),
-                note=_label_text(latest.get((s.id, "note"))),
-            )
-            for s in segments
-        ],
-        "history": [history_entry(a) for a in history[-MAX_HISTORY:]],
+        **annotation_state_record(tid, segments, history, latest),
         "latest": [
             [seg, kind, value] for (seg, kind), value in latest.items() if value is not None
         ],

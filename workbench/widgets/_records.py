@@ -9,16 +9,32 @@ from typing import Any
 from workbench.annotation import Annotation
 from workbench.segment import Segment
 from workbench.trajectory import Trajectory
-from workbench.widgets._protocol import Bounds, HistoryEntry, HitInfo, SegmentInfo, TrajInfo
+from workbench.widgets._protocol import (
+    AnnotationState,
+    Bounds,
+    HistoryEntry,
+    HitInfo,
+    SegmentInfo,
+    TrajInfo,
+)
 
 __all__ = [
+    "MAX_HISTORY",
+    "annotation_state",
     "bounds_of",
     "history_entry",
     "hit_infos",
+    "latest_values",
     "segment_info",
     "traj_info",
     "trajectory_title",
 ]
+
+MAX_HISTORY = 200
+"""Annotations of a trajectory's history sent to a front end (the newest)."""
+
+AnnotationKey = tuple[str | None, str]
+"""(segment id or None for the trajectory, annotation kind)."""
 
 
 def bounds_of(t: Trajectory) -> Bounds:
@@ -98,4 +114,69 @@ def history_entry(a: Annotation) -> HistoryEntry:
         "value": _value_text(a.value),
         "author": a.author,
         "created_at": float(a.created_at),
+    }
+
+
+def latest_values(history: Sequence[Annotation]) -> dict[AnnotationKey, Any]:
+    """Return the value in force per (segment id, kind): the last of each in ``history``.
+
+    Cleared values (None) are kept, so that a caller can tell "cleared" from "never set".
+    """
+    latest: dict[AnnotationKey, Any] = {}
+    for a in history:
+        latest[(a.segment_id, a.kind)] = a.value
+    return latest
+
+
+def _label_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def annotation_state(
+    trajectory_id: str,
+    segments: Sequence[Segment],
+    history: Sequence[Annotation],
+    latest: dict[AnnotationKey, Any] | None = None,
+) -> AnnotationState:
+    """Return a trajectory's annotation state as the Annotator and the extension's viewer show it.
+
+    Parameters
+    ----------
+    trajectory_id
+        The trajectory.
+    segments
+        Its segments.
+    history
+        All its annotations, oldest first (``store.get_annotations(id, history=True)``).
+    latest
+        :func:`latest_values` of ``history``, when the caller has it already.
+
+    Returns
+    -------
+    AnnotationState
+        ``rating``/``verdict``/``note`` in force on the trajectory, each segment with its
+        ``human_label`` and ``note``, and the last :data:`MAX_HISTORY` annotations.
+    """
+    if latest is None:
+        latest = latest_values(history)
+    rating = latest.get((None, "rating"))
+    note = latest.get((None, "note"))
+    return {
+        "trajectory_id": trajectory_id,
+        "rating": None if rating is None else float(rating),
+        "verdict": latest.get((None, "verdict")),
+        "note": None if note is None else str(note),
+        "segments": [
+            segment_info(
+                s,
+                human_label=_label_text(latest.get((s.id, "label"))),
+                note=_label_text(latest.get((s.id, "note"))),
+            )
+            for s in segments
+        ],
+        "history": [history_entry(a) for a in history[-MAX_HISTORY:]],
     }

@@ -29,11 +29,16 @@ from workbench.store.store import Store
 from workbench.trajectory import Trajectory
 from workbench.widgets._base import WorkbenchWidget
 from workbench.widgets._protocol import AnnotationState, AnnotationStateMsg, DocMsg
-from workbench.widgets._records import bounds_of, history_entry, hit_infos, segment_info, traj_info
+from workbench.widgets._records import (
+    AnnotationKey,
+    annotation_state,
+    bounds_of,
+    hit_infos,
+    latest_values,
+    traj_info,
+)
 
 __all__ = ["Annotator"]
-
-_Key = tuple[str | None, str]  # (segment id, kind)
 
 
 def _ids(items: Any) -> list[str]:
@@ -44,14 +49,6 @@ def _ids(items: Any) -> list[str]:
     elif isinstance(items, pl.Series):
         items = items.to_list()
     return [t.id if isinstance(t, Trajectory) else str(t) for t in items]
-
-
-def _label_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
 
 
 class Annotator(WorkbenchWidget):
@@ -121,37 +118,15 @@ class Annotator(WorkbenchWidget):
             self._cache = {tid: (t, segments)}  # keep one: trajectories can be large
         return self._cache[tid]
 
-    def latest(self, trajectory_id: str | None = None) -> dict[_Key, Any]:
+    def latest(self, trajectory_id: str | None = None) -> dict[AnnotationKey, Any]:
         """Return the latest value per (segment id, kind) of a trajectory (cleared ones omitted)."""
-        out: dict[_Key, Any] = {}
-        for a in self.store.get_annotations(trajectory_id or self.current, history=True):
-            out[(a.segment_id, a.kind)] = a.value
-        return {k: v for k, v in out.items() if v is not None}
+        history = self.store.get_annotations(trajectory_id or self.current, history=True)
+        return {k: v for k, v in latest_values(history).items() if v is not None}
 
     def state(self) -> AnnotationState:
         """Return the annotation state of the current trajectory."""
         t, segments = self._load(self.current)
-        history = self.store.get_annotations(t.id, history=True)
-        latest: dict[_Key, Any] = {}
-        for a in history:
-            latest[(a.segment_id, a.kind)] = a.value
-        rating = latest.get((None, "rating"))
-        note = latest.get((None, "note"))
-        return {
-            "trajectory_id": t.id,
-            "rating": None if rating is None else float(rating),
-            "verdict": latest.get((None, "verdict")),
-            "note": None if note is None else str(note),
-            "segments": [
-                segment_info(
-                    s,
-                    human_label=_label_text(latest.get((s.id, "label"))),
-                    note=_label_text(latest.get((s.id, "note"))),
-                )
-                for s in segments
-            ],
-            "history": [history_entry(a) for a in history[-200:]],
-        }
+        return annotation_state(t.id, segments, self.store.get_annotations(t.id, history=True))
 
     def _doc(self, view: str) -> DocMsg:
         t, _segments = self._load(self.current)
