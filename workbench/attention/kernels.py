@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -161,23 +162,41 @@ def blockwise_lse(
         ``[B, H, Q]`` float32; ``-inf`` for a query that sees no key.
     """
     b, h, q_len, _ = query.shape
+    out = torch.full((b, h, q_len), float("-inf"), dtype=torch.float32, device=query.device)
+    blocks = _logit_blocks(query, key, scaling, mask, is_causal, softcap, block_elements)
+    for r0, r1, _hi, scores in blocks:
+        out[:, :, r0:r1] = torch.logsumexp(scores, dim=-1).reshape(b, h, r1 - r0)
+    return out
+
+
+def _logit_blocks(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    scaling: float,
+    mask: torch.Tensor | None,
+    is_causal: bool,
+    softcap: float | None,
+    block_elements: int | None,
+) -> Iterator[tuple[int, int, int, torch.Tensor]]:
+    """Yield ``(r0, r1, hi, logits)`` per block of query rows ``r0:r1`` that sees any key.
+
+    ``logits`` are grouped ``[B, Hkv, rep, r1 - r0, hi]`` float32, scaled, soft-capped and
+    masked, over the keys ``:hi`` the block can see (arguments as in :func:`blockwise_lse`).
+    """
+    b, h, q_len, _ = query.shape
     n_kv, kv_len = key.shape[1], key.shape[2]
     limit = None if mask is not None else _causal_limit(q_len, kv_len, is_causal)
     grouped = _group_query(query, n_kv)
     keys_t = key[:, :, None].transpose(-1, -2).float()  # [B, Hkv, 1, D, K]
-    out = torch.empty((b, h, q_len), dtype=torch.float32, device=query.device)
     step = _block_rows(q_len, b * h * kv_len, block_elements or DEFAULT_BLOCK_ELEMENTS)
     for r0 in range(0, q_len, step):
         r1 = min(q_len, r0 + step)
         hi = kv_len if limit is None else min(kv_len, r1 - 1 + limit + 1)
         if hi <= 0:
-            out[:, :, r0:r1] = float("-inf")
             continue
         scores = torch.matmul(grouped[:, :, :, r0:r1].float(), keys_t[..., :hi]) * scaling
         scores = _softcap(scores, softcap)
-        scores = _apply_block_mask(scores, mask, limit, r0, r1, hi, n_kv)
-        out[:, :, r0:r1] = torch.logsumexp(scores, dim=-1).reshape(b, h, r1 - r0)
-    return out
+        yield r0, r1, hi, _apply_block_mask(scores, mask, limit, r0, r1, hi, n_kv)
 
 
 def _apply_block_mask(
@@ -233,23 +252,13 @@ def blockwise_attention(
         that sees no key gets a zero output.
     """
     b, h, q_len, _ = query.shape
-    n_kv, kv_len = key.shape[1], key.shape[2]
+    n_kv = key.shape[1]
     dv = value.shape[-1]
-    limit = None if mask is not None else _causal_limit(q_len, kv_len, is_causal)
-    grouped = _group_query(query, n_kv)
-    keys_t = key[:, :, None].transpose(-1, -2).float()
     values = value[:, :, None]
     out = torch.zeros((b, n_kv, h // n_kv, q_len, dv), dtype=query.dtype, device=query.device)
     lse = torch.full((b, h, q_len), float("-inf"), dtype=torch.float32, device=query.device)
-    step = _block_rows(q_len, b * h * kv_len, block_elements or DEFAULT_BLOCK_ELEMENTS)
-    for r0 in range(0, q_len, step):
-        r1 = min(q_len, r0 + step)
-        hi = kv_len if limit is None else min(kv_len, r1 - 1 + limit + 1)
-        if hi <= 0:
-            continue
-        scores = torch.matmul(grouped[:, :, :, r0:r1].float(), keys_t[..., :hi]) * scaling
-        scores = _softcap(scores, softcap)
-        scores = _apply_block_mask(scores, mask, limit, r0, r1, hi, n_kv)
+    blocks = _logit_blocks(query, key, scaling, mask, is_causal, softcap, block_elements)
+    for r0, r1, hi, scores in blocks:
         block_lse = torch.logsumexp(scores, dim=-1, keepdim=True)
         probs = torch.exp(scores - block_lse).nan_to_num_(0.0)
         out[:, :, :, r0:r1] = torch.matmul(probs.to(value.dtype), values[:, :, :, :hi])
