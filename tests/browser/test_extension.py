@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import workbench as wb
-from workbench.analysis.patterns import get_taxonomy
+from tests.browser.annotation_keys import NOTE, annotate_with_keys, check_stored, press
 from workbench.widgets.display import trajectory_mimebundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -269,48 +269,17 @@ def test_viewer_annotates_with_the_annotator_keys(lab: dict, artifacts: Path) ->
 
     viewer.locator(".wb-x-seg").first.click()  # selects segment 0 and focuses the viewer
 
-    def key(k: str, history: int | None = None) -> None:
-        page.keyboard.press(k)
-        if history is not None:
-            page.wait_for_function(
-                f"el => el.querySelectorAll('.wb-history-item').length >= {history}",
-                arg=viewer.element_handle(),
-                timeout=15_000,
-            )
-
-    key("j")
-    key("j")
-    key("2", history=1)  # label on segment 2
-    key("r")
-    key("4", history=2)  # rating 4
-    key("c", history=3)  # chosen
-    key("n")
-    page.keyboard.type("checks the carry <b>twice</b>")
-    key("Enter", history=4)
-    key("x", history=5)  # rejected
-    key("u", history=6)  # undo: chosen again
+    annotate_with_keys(page, viewer)
     selected = viewer.locator(".wb-x-seg.wb-selected .wb-seg-index").inner_text()
     assert selected == "2"
-    assert "<b>twice</b>" in viewer.locator(".wb-x-seg.wb-selected .wb-note").inner_text()
+    assert NOTE in viewer.locator(".wb-x-seg.wb-selected .wb-note").inner_text()
     assert viewer.locator(".wb-x-seg b").count() == 0
     assert "undone" in viewer.locator(".wb-annot-status").inner_text()
     page.screenshot(path=str(artifacts / "extension_viewer_annotated.png"))
 
-    with wb.Store(lab["store"], readonly=True) as store:
-        segs = store.segments(tid)  # stored by the first segment annotation
-        latest = {
-            (a.segment_id, a.kind): a.value for a in store.get_annotations(tid, history=False)
-        }
-        history = store.get_annotations(tid, history=True)
-    labels = get_taxonomy("dto").names
-    assert latest[(segs[2].id, "label")] == labels[1]
-    assert latest[(None, "rating")] == 4
-    assert latest[(None, "verdict")] == "chosen"
-    assert latest[(segs[2].id, "note")] == "checks the carry <b>twice</b>"
-    assert [a.kind for a in history] == ["label", "rating", "verdict", "note", "verdict", "verdict"]
-    assert {a.author for a in history} == {"browser-test"}
+    check_stored(lab["store"], tid)
 
-    key("J")  # the next trajectory of the list opens in the same viewer
+    press(page, viewer, "J")  # the next trajectory of the list opens in the same viewer
     page.wait_for_function(
         "([el, id]) => el.querySelector('.wb-x-head .wb-id')?.textContent === id",
         arg=[viewer.element_handle(), ids[-3]],

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.annotation_keys import annotate_with_keys, check_stored
 from workbench import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -296,46 +297,11 @@ def test_annotate_by_keyboard_persists_to_the_store(lab: dict, artifacts: Path) 
     active_before = page.locator(".jp-Notebook .jp-Cell.jp-mod-active").count()
     root.locator(".wb-annot-row").first.click()  # selects segment 0 and focuses the widget
 
-    def key(k: str, history: int | None = None) -> None:
-        page.keyboard.press(k)
-        if history is not None:
-            page.wait_for_function(
-                f"el => el.querySelectorAll('.wb-history-item').length >= {history}",
-                arg=root.element_handle(),
-                timeout=15_000,
-            )
-
-    key("j")
-    key("j")
-    key("2", history=1)  # label on segment 2
-    key("r")
-    key("4", history=2)  # rating 4
-    key("c", history=3)  # chosen
-    key("n")
-    page.keyboard.type("checks the carry <b>twice</b>")
-    key("Enter", history=4)
-    key("x", history=5)  # rejected
-    key("u", history=6)  # undo: chosen again
+    annotate_with_keys(page, root)
     assert "2" in root.locator(".wb-selected .wb-seg-index").inner_text()
     assert page.locator(".jp-Notebook .jp-Cell.jp-mod-active").count() == active_before
     root.screenshot(path=str(artifacts / "annotator.png"))
-    with Store(lab["store"]) as store:
-        segs = store.segments(tid)
-        latest = {
-            (a.segment_id, a.kind): a.value for a in store.get_annotations(tid, history=False)
-        }
-        history = store.get_annotations(tid, history=True)
-    labels = (
-        __import__("workbench.analysis.patterns", fromlist=["get_taxonomy"])
-        .get_taxonomy("dto")
-        .names
-    )
-    assert latest[(segs[2].id, "label")] == labels[1]
-    assert latest[(None, "rating")] == 4
-    assert latest[(None, "verdict")] == "chosen"
-    assert latest[(segs[2].id, "note")] == "checks the carry <b>twice</b>"
-    assert [a.kind for a in history] == ["label", "rating", "verdict", "note", "verdict", "verdict"]
-    assert {a.author for a in history} == {"browser-test"}
+    check_stored(lab["store"], tid)
 
 
 def test_other_widgets_render_and_heatmap_click_scrolls_the_trace(
