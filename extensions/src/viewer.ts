@@ -5,7 +5,7 @@
 import { Widget } from "@lumino/widgets";
 import { button, clear, clip, h, setText } from "../../js/src/dom";
 import { Api, ApiError } from "./api";
-import { HELP, keyAction } from "../../js/src/keys";
+import { AnnotationKeys, type AnnotationTarget, HELP } from "../../js/src/keys";
 import { answerBlock, header, legend, promptBlock, renderThinking, thinkingBounds } from "./render";
 import type { AnnotationState, SegmentInfo, TrajectoryDoc } from "./types";
 
@@ -28,11 +28,10 @@ function shown(value: unknown): string {
   return typeof value === "string" ? `“${clip(value, 60)}”` : JSON.stringify(value);
 }
 
-export class TrajectoryViewer extends Widget {
+export class TrajectoryViewer extends Widget implements AnnotationTarget {
   private doc: TrajectoryDoc | null = null;
   private segments: SegmentInfo[] = [];
   private selected = 0;
-  private mode: "normal" | "rate" | "note" = "normal";
   private undoStack: UndoEntry[] = [];
   private queue: Promise<void> = Promise.resolve();
   private headEl = h("div", { class: "wb-x-toolbar" });
@@ -42,10 +41,8 @@ export class TrajectoryViewer extends Widget {
   private thinkingBox = h("div");
   private answerBox = h("div");
   private historyEl = h("div", { class: "wb-history wb-x-history", role: "log", label: "annotation history" });
-  private noteInput = h("input", { class: "wb-note-input", type: "text", placeholder: "note — Enter saves, Esc cancels" });
-  private noteBox = h("div", { class: "wb-note-box" }, [this.noteInput]);
-  private statusEl = h("div", { class: "wb-annot-status", role: "status" });
   private legendBox = h("div");
+  private keys = new AnnotationKeys(this);
   private mainEl: HTMLElement;
 
   constructor(private api: Api, private tid: string, private nav: Navigator | null) {
@@ -60,7 +57,6 @@ export class TrajectoryViewer extends Widget {
     node.tabIndex = 0;
     node.setAttribute("data-lm-suppress-shortcuts", "true");
     node.setAttribute("aria-label", "trajectory viewer: press keys to annotate");
-    this.noteBox.style.display = "none";
     this.mainEl = h("div", { class: "wb-x-main" }, [this.promptBox, this.thinkingLabel, this.thinkingBox, this.answerBox]);
     node.appendChild(this.headEl);
     node.appendChild(this.chips);
@@ -71,20 +67,10 @@ export class TrajectoryViewer extends Widget {
         h("div", { class: "wb-x-side" }, [h("div", { class: "wb-pane-label", text: "history" }), this.historyEl]),
       ]),
     );
-    node.appendChild(this.noteBox);
-    node.appendChild(this.statusEl);
+    node.appendChild(this.keys.noteBox);
+    node.appendChild(this.keys.statusEl);
     node.appendChild(this.legendBox);
-    node.addEventListener("keydown", (ev) => this.onKey(ev));
-    this.noteInput.addEventListener("keydown", (ev) => {
-      ev.stopPropagation();
-      if (ev.key === "Enter") {
-        ev.preventDefault();
-        this.saveNote();
-      } else if (ev.key === "Escape") {
-        ev.preventDefault();
-        this.closeNote();
-      }
-    });
+    this.keys.attach(node);
     void this.load(tid);
   }
 
@@ -93,7 +79,7 @@ export class TrajectoryViewer extends Widget {
   }
 
   protected onActivateRequest(): void {
-    if (this.mode !== "note") this.node.focus();
+    if (this.keys.mode !== "note") this.node.focus();
   }
 
   /** Show trajectory `tid` (in this viewer). */
@@ -204,7 +190,7 @@ export class TrajectoryViewer extends Widget {
     return `segment ${s ? s.index : "?"}`;
   }
 
-  private annotate(kind: string, value: string | number | null, onSegment: boolean): void {
+  annotate(kind: string, value: string | number | null, onSegment: boolean): void {
     if (!this.doc) return;
     const seg = onSegment ? this.segments[this.selected] : undefined;
     if (onSegment && !seg) {
@@ -223,7 +209,7 @@ export class TrajectoryViewer extends Widget {
     });
   }
 
-  private undo(): void {
+  undo(): void {
     const entry = this.undoStack.pop();
     if (!entry) {
       this.flash("nothing to undo", true);
@@ -237,7 +223,7 @@ export class TrajectoryViewer extends Widget {
     });
   }
 
-  private navigate(step: number): void {
+  navigate(step: number): void {
     if (!this.nav || !this.doc) return;
     const current = this.doc.payload.trajectory.id;
     void this.nav.neighbour(current, step).then((next) => {
@@ -246,74 +232,21 @@ export class TrajectoryViewer extends Widget {
     });
   }
 
-  private openNote(): void {
-    this.mode = "note";
-    this.noteBox.style.display = "";
+  moveSelection(step: number): void {
+    this.select(this.selected + step);
+  }
+
+  labels(): readonly string[] {
+    return this.doc?.labels ?? [];
+  }
+
+  noteTarget(): { text: string; onSegment: boolean } {
     const seg = this.segments[this.selected];
-    this.noteInput.value = (this.segments.length ? seg?.note : this.doc?.state.note) ?? "";
-    this.noteInput.focus();
-  }
-
-  private saveNote(): void {
-    const text = this.noteInput.value;
-    this.annotate("note", text.trim() ? text : null, this.segments.length > 0);
-    this.closeNote();
-  }
-
-  private closeNote(): void {
-    this.mode = "normal";
-    this.noteBox.style.display = "none";
-    this.node.focus();
+    const onSegment = this.segments.length > 0;
+    return { text: (onSegment ? seg?.note : this.doc?.state.note) ?? "", onSegment };
   }
 
   private flash(message: string, error: boolean): void {
-    setText(this.statusEl, message);
-    this.statusEl.classList.toggle("wb-annot-error", error);
-  }
-
-  private onKey(ev: KeyboardEvent): void {
-    if (this.mode === "note" || ev.target === this.noteInput) return;
-    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    const action = keyAction(ev.key, this.mode === "rate");
-    if (action === null) return;
-    ev.preventDefault();
-    ev.stopPropagation();
-    if (this.mode === "rate") this.mode = "normal";
-    switch (action.type) {
-      case "move":
-        this.select(this.selected + action.step);
-        break;
-      case "navigate":
-        this.navigate(action.step);
-        break;
-      case "label": {
-        const label = this.doc?.labels[action.key - 1];
-        if (label === undefined) this.flash(`no label on key ${action.key}`, true);
-        else this.annotate("label", label, true);
-        break;
-      }
-      case "clear-label":
-        this.annotate("label", null, true);
-        break;
-      case "rate-mode":
-        this.mode = "rate";
-        this.flash("rate: press 1–5 (0 clears)", false);
-        break;
-      case "rate":
-        this.annotate("rating", action.value, false);
-        break;
-      case "rate-cancel":
-        this.flash("rating cancelled", false);
-        break;
-      case "note":
-        this.openNote();
-        break;
-      case "verdict":
-        this.annotate("verdict", action.value, false);
-        break;
-      case "undo":
-        this.undo();
-        break;
-    }
+    this.keys.flash(message, error);
   }
 }

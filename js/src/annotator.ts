@@ -6,11 +6,11 @@
 
 import type { AnnotationState, DocMsg, SegmentInfo } from "./protocol.generated";
 import { Channel, type Model } from "./channel";
-import { button, clear, clip, colourIndex, fmt, h, setText } from "./dom";
-import { HELP, keyAction } from "./keys";
+import { button, clear, clip, colourIndex, fmt, h } from "./dom";
+import { AnnotationKeys, type AnnotationTarget, HELP } from "./keys";
 import { VirtualList } from "./vlist";
 
-export class AnnotatorView {
+export class AnnotatorView implements AnnotationTarget {
   readonly root: HTMLElement;
   private doc: DocMsg | null = null;
   private segments: SegmentInfo[] = [];
@@ -20,14 +20,11 @@ export class AnnotatorView {
   private header: HTMLElement;
   private chips: HTMLElement;
   private historyEl: HTMLElement;
-  private statusEl: HTMLElement;
-  private noteBox: HTMLElement;
-  private noteInput: HTMLInputElement;
   private promptEl: HTMLElement;
   private answerEl: HTMLElement;
   private legendBox: HTMLElement;
-  private mode: "normal" | "rate" | "note" = "normal";
   private requestId = 0;
+  private keys = new AnnotationKeys(this);
 
   constructor(private ch: Channel, private model: Model) {
     this.header = h("div", { class: "wb-annot-head" });
@@ -40,10 +37,6 @@ export class AnnotatorView {
     });
     this.list.follow = false;
     this.historyEl = h("div", { class: "wb-history", role: "log", label: "annotation history" });
-    this.statusEl = h("div", { class: "wb-annot-status", role: "status" });
-    this.noteInput = h("input", { class: "wb-note-input", type: "text", placeholder: "note — Enter saves, Esc cancels" });
-    this.noteBox = h("div", { class: "wb-note-box" }, [this.noteInput]);
-    this.noteBox.style.display = "none";
     this.answerEl = h("details", { class: "wb-prompt" });
     this.legendBox = h("div");
     this.root = h("div", { class: "wb-annot", tabindex: 0, label: "annotator: press keys to annotate" }, [
@@ -55,24 +48,14 @@ export class AnnotatorView {
         this.listEl,
         h("div", { class: "wb-history-box" }, [h("div", { class: "wb-pane-label", text: "history" }), this.historyEl]),
       ]),
-      this.noteBox,
-      this.statusEl,
+      this.keys.noteBox,
+      this.keys.statusEl,
       this.answerEl,
       this.legendBox,
       ch.errorEl,
     ]);
     this.root.setAttribute("data-lm-suppress-shortcuts", "true");
-    this.root.addEventListener("keydown", (ev) => this.onKey(ev));
-    this.noteInput.addEventListener("keydown", (ev) => {
-      ev.stopPropagation();
-      if (ev.key === "Enter") {
-        ev.preventDefault();
-        this.saveNote();
-      } else if (ev.key === "Escape") {
-        ev.preventDefault();
-        this.closeNote();
-      }
-    });
+    this.keys.attach(this.root);
     this.listEl.addEventListener("click", (ev) => {
       const row = (ev.target as HTMLElement).closest("[data-index]") as HTMLElement | null;
       if (row) this.select(Number(row.dataset.index));
@@ -95,7 +78,7 @@ export class AnnotatorView {
     this.renderLegend();
   }
 
-  private labels(): string[] {
+  labels(): string[] {
     const fromModel = (this.model.get("labels") as string[]) ?? [];
     return fromModel.length ? fromModel : this.doc?.labels ?? [];
   }
@@ -211,7 +194,7 @@ export class AnnotatorView {
     this.list.scrollToRow(next);
   }
 
-  private annotate(kind: string, value: string | number | null, segment: boolean): void {
+  annotate(kind: string, value: string | number | null, segment: boolean): void {
     if (!this.doc) return;
     const seg = segment ? this.segments[this.selected] : undefined;
     if (segment && !seg) {
@@ -223,83 +206,28 @@ export class AnnotatorView {
     this.flash("saving…", false);
   }
 
-  private navigate(step: number): void {
+  navigate(step: number): void {
     if (!this.doc) return;
     const index = this.doc.index + step;
     if (index < 0 || index >= this.doc.total) return;
     this.ch.send({ type: "navigate", index });
   }
 
-  private openNote(): void {
-    this.mode = "note";
-    this.noteBox.style.display = "";
-    const seg = this.segments[this.selected];
-    this.noteInput.value = seg?.note ?? "";
-    this.noteInput.focus();
+  moveSelection(step: number): void {
+    this.select(this.selected + step);
   }
 
-  private saveNote(): void {
-    const text = this.noteInput.value;
-    this.annotate("note", text.trim() ? text : null, this.segments.length > 0);
-    this.closeNote();
+  undo(): void {
+    this.requestId += 1;
+    this.ch.send({ type: "undo", request_id: this.requestId });
   }
 
-  private closeNote(): void {
-    this.mode = "normal";
-    this.noteBox.style.display = "none";
-    this.root.focus();
+  noteTarget(): { text: string; onSegment: boolean } {
+    return { text: this.segments[this.selected]?.note ?? "", onSegment: this.segments.length > 0 };
   }
 
   private flash(message: string, error: boolean): void {
-    setText(this.statusEl, message);
-    this.statusEl.classList.toggle("wb-annot-error", error);
-  }
-
-  private onKey(ev: KeyboardEvent): void {
-    if (this.mode === "note" || ev.target === this.noteInput) return;
-    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    const action = keyAction(ev.key, this.mode === "rate");
-    if (action === null) return;
-    ev.preventDefault();
-    ev.stopPropagation();
-    if (this.mode === "rate") this.mode = "normal";
-    switch (action.type) {
-      case "move":
-        this.select(this.selected + action.step);
-        break;
-      case "navigate":
-        this.navigate(action.step);
-        break;
-      case "label": {
-        const label = this.labels()[action.key - 1];
-        if (label === undefined) this.flash(`no label on key ${action.key}`, true);
-        else this.annotate("label", label, true);
-        break;
-      }
-      case "clear-label":
-        this.annotate("label", null, true);
-        break;
-      case "rate-mode":
-        this.mode = "rate";
-        this.flash("rate: press 1–5 (0 clears)", false);
-        break;
-      case "rate":
-        this.annotate("rating", action.value, false);
-        break;
-      case "rate-cancel":
-        this.flash("rating cancelled", false);
-        break;
-      case "note":
-        this.openNote();
-        break;
-      case "verdict":
-        this.annotate("verdict", action.value, false);
-        break;
-      case "undo":
-        this.requestId += 1;
-        this.ch.send({ type: "undo", request_id: this.requestId });
-        break;
-    }
+    this.keys.flash(message, error);
   }
 }
 

@@ -465,11 +465,11 @@ def test_committed_labextension_matches_its_sources() -> None:
 
 
 def test_viewer_keys_are_the_annotators() -> None:
-    # one key map (js/src/keys.ts) serves the widget and the extension's viewer
+    # one key map and controller (js/src/keys.ts) serve the widget and the extension's viewer
     for path in (REPO / "js" / "src" / "annotator.ts", EXT / "src" / "viewer.ts"):
-        assert re.search(
-            r'import \{ HELP, keyAction \} from "[./]*(js/src/)?keys"', path.read_text()
-        )
+        text = path.read_text()
+        assert re.search(r'import \{ AnnotationKeys, [^}]*\} from "[./]*(js/src/)?keys"', text)
+        assert "new AnnotationKeys(this)" in text and "keyAction" not in text
     assert not (EXT / "src" / "keys.ts").exists()
 
 
