@@ -276,16 +276,12 @@ def export_dpo(
         )
         for p in pairs
     ]
-    export = Export(
-        kind="dpo",
-        rows=rows,
-        style=style,
-        think=think,
-        store=str(store.path),
-        counts={"pairs": len(pairs), "trajectories": len(cache.items)},
-        provenance=_pair_provenance(pairs, list(cache.items.values())),
-    )
-    return export.measure(tokenizer, max_length=max_length)
+    return _measured_export(
+        "dpo", rows, store,
+        {"pairs": len(pairs), "trajectories": len(cache.items)},
+        _pair_provenance(pairs, list(cache.items.values())),
+        style=style, think=think, tokenizer=tokenizer, max_length=max_length,
+    )  # fmt: skip
 
 
 SFT_SOURCES: tuple[str, ...] = ("pairs", "correct", "all")
@@ -334,6 +330,25 @@ def _sourced_export(
         _pair_provenance(pairs, trajectories) if pairs else _trajectory_counts(trajectories)
     )
     provenance["rows_from"] = rows_from
+    return _measured_export(
+        kind, rows, store, counts, provenance,
+        style=style, think=think, tokenizer=tokenizer, max_length=max_length,
+    )  # fmt: skip
+
+
+def _measured_export(
+    kind: str,
+    rows: list[dict[str, Any]],
+    store: Store,
+    counts: dict[str, int],
+    provenance: dict[str, Any],
+    *,
+    style: str,
+    think: str,
+    tokenizer: Any,
+    max_length: int,
+) -> Export:
+    """Build the :class:`Export` of ``rows`` from ``store`` and count its tokens."""
     export = Export(
         kind=kind,
         rows=rows,
@@ -507,13 +522,7 @@ def export_stepwise(
             + ": segment them (workbench analyze) and annotate segment verdicts",
         )  # fmt: skip
     chosen = [store.get(tid) for tid in used]
-    export = Export(
-        kind="stepwise",
-        rows=rows,
-        style="standard",
-        think="steps",
-        store=str(store.path),
-        counts=counts,
-        provenance={"unlabelled": unlabelled, **_trajectory_counts(chosen)},
-    )
-    return export.measure(tokenizer, max_length=max_length)
+    return _measured_export(
+        "stepwise", rows, store, counts, {"unlabelled": unlabelled, **_trajectory_counts(chosen)},
+        style="standard", think="steps", tokenizer=tokenizer, max_length=max_length,
+    )  # fmt: skip
