@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import external_data_dir
 from workbench import Trajectory
+from workbench.analysis import patterns
 from workbench.analysis.corpus import analyze_corpus, analyze_corpus_reference
 from workbench.analysis.corpus.regex_dfa import UnsupportedPatternError, build_dfa, unique_end
 from workbench.analysis.keyword_stats import keyword_stats, keyword_summary
@@ -92,6 +93,20 @@ def test_fallback_rules_for_unsupported_syntax() -> None:
     _check(batch, taxonomy=tax)
     with pytest.raises(UnsupportedPatternError):
         build_dfa([r"(\w)\1"])
+
+
+def test_non_integral_weight_rounds_each_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    # with a non-integral opening weight there is no table of confidences: each distinct share
+    # is rounded after the kernel, on the fast path and on the fallback path
+    monkeypatch.setattr(patterns, "OPENING_WEIGHT", 2.5)
+    batch = [
+        "Okay, so the problem asks for 2 + 2.\n\nWait, let me check: it is 4. Therefore 4.",
+        "Alternatively, compute 3 * 5 = 15. Hmm, that's not right. Let me verify the total.",
+        "",
+    ]
+    _check(batch)
+    fallback = TAXONOMIES["dto"].with_rules("backtracking", anywhere=[r"\b(\w)\1\b"])
+    _check(batch, taxonomy=fallback)
 
 
 def test_non_unique_end_rule_falls_back() -> None:

@@ -267,11 +267,11 @@ def _run_chunk(
     match: MatchTables,
     do_keywords: bool,
     scratch: _Scratch,
+    slots: tuple[np.ndarray, np.ndarray],
     scoring: _Scoring | None,
 ) -> _Chunk:
-    lengths = np.diff(offs)
-    n = len(lengths)
-    seg_base, hit_base = _slots(lengths, do_keywords)
+    n = len(offs) - 1
+    seg_base, hit_base = slots
     n_rules = rules.n_fast if rules is not None else 0
     seg_s, seg_e, seg_cs, seg_ce = scratch.seg_s, scratch.seg_e, scratch.seg_cs, scratch.seg_ce
     seg_open, seg_counts = scratch.seg_open, scratch.seg_counts
@@ -342,46 +342,37 @@ def _chunk_bounds(lengths: np.ndarray, chunk_bytes: int) -> list[tuple[int, int]
 
 
 def _labels(
-    rules: RuleTables, opened: np.ndarray, counts: np.ndarray
+    scoring: _Scoring, opened: np.ndarray, counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Label index (``len(names)``: the default) and rounded confidence per segment."""
+    """Label index (``n_labels``: the default) and rounded confidence per segment."""
     n = opened.shape[0]
-    n_labels = len(rules.names)
-    ptr = np.zeros(n_labels + 1, dtype=np.int64)
-    np.cumsum([len(o) for o in rules.rule_order], out=ptr[1:])
-    cols = np.array([c for o in rules.rule_order for c in o] or [0], dtype=np.int64)
     label = np.empty(n, dtype=np.int64)
     best = np.empty(n, dtype=np.float64)
     total = np.empty(n, dtype=np.float64)
-    cap = patterns.MAX_ANYWHERE
     if counts.shape[1] == 0:
         counts = np.zeros((n, 1), dtype=np.uint16)
     kernels.score_segments(
-        opened, counts, ptr, cols, float(patterns.OPENING_WEIGHT), int(cap), n_labels,
-        label, best, total,
+        opened, counts, scoring.order_ptr, scoring.order_cols, scoring.weight, scoring.cap,
+        scoring.n_labels, label, best, total,
     )  # fmt: skip
-    return label, _rounded_share(best, total)
+    return label, _rounded_share(best, total, scoring)
 
 
-def _rounded_share(best: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """``round(best / total, 4)`` as Python rounds it (0 where the total is 0)."""
+def _rounded_share(best: np.ndarray, total: np.ndarray, scoring: _Scoring) -> np.ndarray:
+    """``round(best / total, 4)`` as Python rounds it (0 where the total is 0).
+
+    From ``scoring``'s table when it has one (integral scores), else by rounding each distinct
+    share.
+    """
     conf = np.zeros(len(best), dtype=np.float64)
     nz = total != 0
     if not nz.any():
         return conf
-    share = best[nz] / total[nz]
-    b, t = best[nz], total[nz]
-    if np.array_equal(b, np.round(b)) and np.array_equal(t, np.round(t)) and t.max() < 1e6:
-        width = int(t.max()) + 1
-        key = b.astype(np.int64) * width + t.astype(np.int64)
-        present = np.zeros(width * width, dtype=bool)
-        present[key] = True
-        table = np.zeros(width * width, dtype=np.float64)
-        for k in np.flatnonzero(present).tolist():
-            table[k] = round((k // width) / (k % width), 4)
-        conf[nz] = table[key]
+    if scoring.conf_width:
+        key = best[nz].astype(np.int64) * scoring.conf_width + total[nz].astype(np.int64)
+        conf[nz] = scoring.conf_table[key]
     else:
-        uniq, inverse = np.unique(share, return_inverse=True)
+        uniq, inverse = np.unique(best[nz] / total[nz], return_inverse=True)
         conf[nz] = np.array([round(float(x), 4) for x in uniq])[inverse.reshape(-1)]
     return conf
 
@@ -500,25 +491,24 @@ def analyze_corpus(
     total_bytes = int(lengths.sum())
     done = 0
     bounds = _chunk_bounds(lengths, chunk_bytes)
-    seg_slots = hit_slots = 0
-    for lo, hi in bounds:
-        seg_base, hit_base = _slots(lengths[lo:hi], keywords)
-        seg_slots = max(seg_slots, int(seg_base[-1]))
-        hit_slots = max(hit_slots, int(hit_base[-1]))
+    slots = [_slots(lengths[lo:hi], keywords) for lo, hi in bounds]
+    seg_slots = max((int(seg_base[-1]) for seg_base, _ in slots), default=0)
+    hit_slots = max((int(hit_base[-1]) for _, hit_base in slots), default=0)
     fallback = rules is not None and bool(rules.opening_fallback or rules.anywhere_fallback)
-    scoring = _Scoring.of(rules) if rules is not None and not fallback else None
+    scoring = _Scoring.of(rules) if rules is not None else None
+    in_kernel = scoring if not fallback else None  # labels computed by the kernel
     scratch = _Scratch.allocate(
         seg_slots, hit_slots, rules.n_fast if rules is not None else 0, rules is not None,
-        scoring is not None,
+        in_kernel is not None,
     )  # fmt: skip
-    for lo, hi in bounds:
+    for (lo, hi), chunk_slots in zip(bounds, slots, strict=True):
         t1 = time.perf_counter()
         buf, offs = _buffers(texts.slice(lo, hi - lo))
         t2 = time.perf_counter()
         chunk = _run_chunk(
             buf, offs, lo, strategy=_STRATEGY_CODES[strategy], min_chars=min_chars,
             cue=cue, rules=rules, match=match, do_keywords=keywords, scratch=scratch,
-            scoring=scoring,
+            slots=chunk_slots, scoring=in_kernel,
         )  # fmt: skip
         chunks.append(chunk)
         t3 = time.perf_counter()
@@ -545,16 +535,17 @@ def analyze_corpus(
         "start": seg_start,
         "end": seg_end,
     }
-    if scoring is not None:
+    if in_kernel is not None:
         label = _cat([c.seg_label for c in chunks if c.seg_label is not None], np.int64)
-        if scoring.conf_width:
+        if in_kernel.conf_width:
             conf = _cat([c.seg_conf for c in chunks if c.seg_conf is not None], np.float64)
         else:
             conf = _rounded_share(
                 _cat([c.seg_best for c in chunks if c.seg_best is not None], np.float64),
                 _cat([c.seg_total for c in chunks if c.seg_total is not None], np.float64),
+                in_kernel,
             )
-    elif rules is not None:
+    elif rules is not None and scoring is not None:
         opened = _cat([c.seg_open for c in chunks], np.uint64)
         counts: np.ndarray = (
             np.concatenate([c.seg_counts for c in chunks])
@@ -567,7 +558,7 @@ def analyze_corpus(
                                                    np.int64)]
             )  # fmt: skip
             _fallback_rules(rules, texts, seg_trace, seg_start, seg_end, opened, counts)
-        label, conf = _labels(rules, opened, counts)
+        label, conf = _labels(scoring, opened, counts)
     if rules is not None:
         categories = [*rules.names, tax.default]
         names = pl.Series("label", categories, dtype=pl.String)
