@@ -125,7 +125,7 @@ def trace_page(
     t: Trajectory, *, segments: Sequence[Segment] = (), labels: Sequence[str] = ()
 ) -> str:
     """Return a standalone HTML page showing one trajectory (every string from data escaped)."""
-    from workbench.widgets._static import trajectory_html
+    from workbench.display import trajectory_html
 
     title = html.escape(f"workbench trace {t.id} ({t.model or 'model'})", quote=True)
     body = trajectory_html(t, segments=segments, labels=labels)

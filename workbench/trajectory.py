@@ -496,11 +496,12 @@ class Trajectory:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """Display in Jupyter: a LiveTrace widget, escaped static HTML and the trajectory MIME type.
 
-        See :mod:`workbench.widgets.display`.
+        What the bundle holds follows the active renderer (``wb.renderers``; see
+        :mod:`workbench.display`).
         """
-        from workbench.widgets.display import trajectory_mimebundle
+        from workbench.display import mimebundle
 
-        return trajectory_mimebundle(self)
+        return mimebundle(self, "trajectory")
 
     def __repr__(self) -> str:
         return (

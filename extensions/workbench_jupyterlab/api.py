@@ -25,7 +25,7 @@ from workbench.store.browse import prompt_previews, tag_counts
 from workbench.store.store import Store
 from workbench.widgets._records import annotation_state as annotation_state_record
 from workbench.widgets._records import history_entry, hit_infos, latest_values
-from workbench.widgets.display import TRAJECTORY_MIME, trajectory_json
+from workbench.display import TRAJECTORY_MIME, trajectory_json
 
 __all__ = [
     "LIST_PARAMETERS",

@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def chromium() -> str:
     if importlib.util.find_spec("playwright") is None:
         pytest.skip(
-            "playwright is not installed: pip install 'workbench[browser]' (make test-browser)"
+            "playwright is not installed: pip install 'thinking-workbench[browser]' (make test-browser)"
         )
     from workbench.widgets.testing import find_chromium
 

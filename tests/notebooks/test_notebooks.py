@@ -60,7 +60,7 @@ def test_the_four_research_notebooks_are_there() -> None:
 def test_notebook_executes(notebook: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel", reason="pip install 'workbench[notebooks]'")
+    pytest.importorskip("ipykernel", reason="pip install 'thinking-workbench[notebooks]'")
     data = external_data_dir()
     if notebook.stem in NEEDS_DATA and data is None:
         pytest.skip("third-party data not found: set WORKBENCH_EXTERNAL_DATA")

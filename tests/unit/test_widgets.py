@@ -29,10 +29,11 @@ from workbench.widgets._protocol import (
     validate_front_message,
     validate_kernel_message,
 )
-from workbench.widgets._static import trajectory_html
+from workbench.display import trajectory_html
 from workbench.widgets._stream import AnalysisOptions, LiveSample
 from workbench.widgets.compare import align_segments
-from workbench.widgets.display import TRAJECTORY_MIME, browse, trajectory_mimebundle
+from workbench.display import TRAJECTORY_MIME, browse
+from workbench.widgets.display import trajectory_mimebundle
 
 REPO = Path(__file__).resolve().parents[2]
 JS = REPO / "js"
@@ -495,7 +496,7 @@ def test_static_html_escapes_everything() -> None:
     out = trajectory_html(t, segments=analyze_trajectory(t), labels=["backtracking"])
     from html.parser import HTMLParser
 
-    from workbench.widgets._static import PALETTE
+    from workbench.display import PALETTE
 
     seen: list[tuple[str, list]] = []
 

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from workbench._install import install_hint
 from workbench.cli._common import CliError
 
 QUICKSTART = "00_quickstart.ipynb"
@@ -159,7 +160,7 @@ def _lab(args: argparse.Namespace) -> int:
         raise CliError("--out goes with --headless; JupyterLab uses --dir")
     if importlib.util.find_spec("jupyterlab") is None:
         raise CliError(
-            "JupyterLab is not installed: pip install 'workbench[notebooks]' (make demo)"
+            f"JupyterLab is not installed: {install_hint('notebooks')} (make demo)"
         )
     workdir = Path(args.dir).expanduser().resolve()
     copied, kept = _prepare(workdir, fresh=args.fresh)
@@ -178,7 +179,7 @@ def _lab(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise CliError(
             f"the default model needs torch and transformers ({exc}): "
-            "pip install 'workbench[transformers]' (make setup)"
+            f"{install_hint('transformers')} (make setup)"
         ) from None
     _log(f"model ready: {model_dir}")
 

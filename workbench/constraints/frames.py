@@ -142,6 +142,18 @@ class ConstraintAttention:
         out = pl.concat(frames) if frames else pl.DataFrame()
         return out if by_constraint or out.is_empty() else out.drop("constraint")
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Display in Jupyter: a ConstraintHeatmap widget, or an escaped table of ``β[l]``."""
+        from workbench.display import mimebundle
+
+        return mimebundle(self, "attention")
+
+    def __repr__(self) -> str:
+        return (
+            f"ConstraintAttention(trajectory_id={self.trajectory_id!r}, model={self.model!r}, "
+            f"tokens={len(self.parts)}, layers={self.n_layers}, constraints={self.constraints!r})"
+        )
+
     def segments(
         self, segments: Sequence[Segment], *, layers: Sequence[int] | None = None
     ) -> pl.DataFrame:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from workbench._install import install_hint
 from workbench.errors import ValidationError
 
 __all__ = ["FILE_FORMATS", "file_format", "load_rows", "normalize_row", "to_dataset", "write_rows"]
@@ -88,7 +89,7 @@ def to_dataset(rows: Sequence[dict[str, Any]]) -> Any:
     except ImportError as exc:  # pragma: no cover - datasets is an optional extra
         raise ValidationError(
             "export.dataset",
-            "the datasets package is not installed: pip install 'workbench[datasets]'",
+            f"the datasets package is not installed: {install_hint('datasets')}",
         ) from exc
     return datasets.Dataset.from_list(list(rows))
 

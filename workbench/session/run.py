@@ -201,9 +201,9 @@ class Run:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """Display in Jupyter: a streaming LiveTrace (Stop, end thinking, Wait) or static HTML."""
-        from workbench.widgets.display import run_mimebundle
+        from workbench.display import mimebundle
 
-        return run_mimebundle(self)
+        return mimebundle(self, "run")
 
     def __repr__(self) -> str:
         p = self.progress()

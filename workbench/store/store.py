@@ -208,7 +208,7 @@ class Store(AttentionStore):
             conn.close()
             raise StoreError(
                 f"{self.path} has schema version {version}, newer than this workbench "
-                f"understands ({len(migrations)}): upgrade workbench (pip install -U workbench)"
+                f"understands ({len(migrations)}): upgrade workbench (pip install -U thinking-workbench)"
             )
         if version < len(migrations):
             if self.readonly:

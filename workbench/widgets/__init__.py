@@ -46,6 +46,11 @@ _WHERE = {
 }
 
 
+# Register the live widget of each display kind with workbench.display.renderers (light: the widget
+# modules themselves are imported only when a widget is made).
+importlib.import_module("workbench.widgets.display")
+
+
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
         return getattr(importlib.import_module(_WHERE[name]), name)

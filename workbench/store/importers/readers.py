@@ -203,7 +203,7 @@ def _read_datasets(path: Path) -> Iterator[RawRecord]:
         import datasets
     except ImportError as exc:  # pragma: no cover - the dev extra installs it
         raise ImportFormatError(
-            "reading a `datasets` folder needs the datasets package: pip install 'workbench[datasets]'"
+            "reading a `datasets` folder needs the datasets package: pip install 'thinking-workbench[datasets]'"
         ) from exc
     loaded = datasets.load_from_disk(str(path))
     splits = loaded.items() if isinstance(loaded, datasets.DatasetDict) else [(None, loaded)]

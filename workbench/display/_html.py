@@ -13,7 +13,7 @@ from typing import Any
 from workbench.segment import Segment
 from workbench.trajectory import Trajectory
 
-__all__ = ["PALETTE", "frame_html", "run_html", "trajectory_html"]
+__all__ = ["PALETTE", "attention_html", "frame_html", "run_html", "trajectory_html"]
 
 PALETTE: tuple[str, ...] = (
     "rgba(31,119,180,0.18)",
@@ -136,3 +136,30 @@ def frame_html(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, total:
         f'<div class="wb-static" style="{_BOX}"><table><thead><tr>{head}</tr></thead>'
         f"<tbody>{body}</tbody></table>{more}</div>"
     )
+
+
+def attention_html(att: Any, *, max_layers: int = 64) -> str:
+    """Return an escaped HTML table of a constraint attention's ``β[l]`` per part.
+
+    ``att`` is a :class:`~workbench.constraints.ConstraintAttention`; the table has one row per
+    layer and a column per part (thinking, answer, all), the mean constraint mass over that
+    part's tokens.
+    """
+    frame = att.layers()
+    parts = [p for p in ("thinking", "answer", "all") if p in set(frame["part"].to_list())]
+    rows = []
+    for layer in range(min(att.n_layers, max_layers)):
+        row: dict[str, Any] = {"layer": layer}
+        for part in parts:
+            sel = frame.filter((frame["part"] == part) & (frame["layer"] == layer))
+            row[part] = f"{sel['beta'][0]:.4f}" if sel.height else ""
+        rows.append(row)
+    head = (
+        f"<div><b>constraint attention</b> · <code>{_e(att.trajectory_id)}</code> · "
+        f"{_e(att.model)} · {len(att.parts)} tokens · {att.n_layers} layers · constraints: "
+        f"{_e('; '.join(att.constraints))}</div>"
+        '<div style="font-size:11px">β[l]: mean over the part\'s tokens of the attention mass on '
+        "all constraint tokens (heads averaged)</div>"
+    )
+    table = frame_html(rows, ["layer", *parts], total=att.n_layers)
+    return f'<div class="wb-static" style="{_BOX}">{head}{table}</div>'
