@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from workbench.backends.base import TokenEvent
+from workbench.session.stream import SampleStream
 from workbench.trajectory import TokenArrays, Trajectory
 from workbench.widgets._stream import LiveSample
 from workbench.widgets.live_trace import LiveTrace
@@ -79,19 +80,21 @@ def render_ms(n: int, repeats: int) -> float:
 def flush_ms(n: int, flushes: int) -> float:
     words = tokens(n + flushes * 5 + 10)
     trace = LiveTrace(Trajectory(prompt="p", raw="x"))
-    sample = LiveSample(0, "bench", "bench", trace.options)
+    sample = LiveSample(0, "bench", "bench", trace.options, SampleStream("bench"))
     trace.samples = [sample]
     trace._status = "running"
-    sample.add(TokenEvent(sample=0, text="<think>\n", token_ids=(0,), logprobs=(-0.1,)))
+    sample.stream.on_event(TokenEvent(sample=0, text="<think>\n", token_ids=(0,), logprobs=(-0.1,)))
     for k, w in enumerate(words[:n]):
-        sample.add(TokenEvent(sample=0, text=w, token_ids=(k,), logprobs=(-0.5,)))
+        sample.stream.on_event(TokenEvent(sample=0, text=w, token_ids=(k,), logprobs=(-0.5,)))
     times = []
     with BrowserHarness() as hb:
         hb.mount(trace)  # the snapshot holds the first n tokens
         pos = n
         for _ in range(flushes):
             for w in words[pos : pos + 5]:
-                sample.add(TokenEvent(sample=0, text=w, token_ids=(pos,), logprobs=(-0.5,)))
+                sample.stream.on_event(
+                    TokenEvent(sample=0, text=w, token_ids=(pos,), logprobs=(-0.5,))
+                )
             pos += 5
             hb.last_deliver_ms.clear()
             trace.flush()

@@ -107,7 +107,9 @@ def browser(chromium: str) -> Iterator[dict]:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, browser: dict) -> Iterator[dict]:
     for module in ("jupyterlab", "nbformat", "httpx"):
-        pytest.importorskip(module, reason=f"{module} missing: pip install 'thinking-workbench[browser]'")
+        pytest.importorskip(
+            module, reason=f"{module} missing: pip install 'thinking-workbench[browser]'"
+        )
     root = tmp_path_factory.mktemp("ext-lab")
     (root / "data").mkdir()
     store_path = root / "data" / "traces.db"
@@ -355,7 +357,9 @@ store.get(os.environ["WB_TEST_TID"])
 @pytest.fixture(scope="module")
 def kernel_lab(tmp_path_factory: pytest.TempPathFactory, browser: dict) -> Iterator[dict]:
     for module in ("jupyterlab", "nbformat", "anywidget", "ipykernel"):
-        pytest.importorskip(module, reason=f"{module} missing: pip install 'thinking-workbench[browser]'")
+        pytest.importorskip(
+            module, reason=f"{module} missing: pip install 'thinking-workbench[browser]'"
+        )
     import nbformat
 
     root = tmp_path_factory.mktemp("ext-kernel-lab")

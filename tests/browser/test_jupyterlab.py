@@ -110,7 +110,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[dic
         importlib.util.find_spec("jupyterlab") is None
         or importlib.util.find_spec("anywidget") is None
     ):
-        pytest.skip("jupyterlab or anywidget missing: pip install 'thinking-workbench[widgets,browser]'")
+        pytest.skip(
+            "jupyterlab or anywidget missing: pip install 'thinking-workbench[widgets,browser]'"
+        )
     import nbformat
 
     root = tmp_path_factory.mktemp("lab")

@@ -232,3 +232,51 @@ def test_cancel_from_another_thread_is_prompt() -> None:
     start = time.perf_counter()
     run.wait(5)
     assert time.perf_counter() - start < 1.0 and run.status == "cancelled"
+
+
+def test_a_run_analyses_and_stores_its_segments_without_any_widget(store_path: Path) -> None:
+    # analysis is a session step: segments are stored when the run ends, displayed or not
+    session = Session(replay(tokens_per_s=None), store=store_path)
+    run = session.generate("q", n=2, max_new_tokens=1000)
+    trajectories = run.wait(30)
+    assert run.segments is not None and len(run.segments) == 2
+    with Store(store_path) as s:
+        for t, segments in zip(trajectories, run.segments, strict=True):
+            stored = s.segments(t.id)
+            assert stored and [x.id for x in stored] == [x.id for x in segments]
+            assert all(x.labels and x.label_source == "rule" for x in stored)
+    # and a run asked not to analyse leaves no segments
+    quiet = session.generate("q", n=1, max_new_tokens=1000, analyze=False)
+    (t,) = quiet.wait(30)
+    assert quiet.segments is None
+    with Store(store_path) as s:
+        assert s.segments(t.id) == []
+    session.close()
+
+
+def test_the_stream_buffer_is_the_one_source_of_text_and_tokens(store_path: Path) -> None:
+    from workbench.session.stream import SampleStream, status_of_finish
+
+    stream = SampleStream("t")
+    stream.on_event(TokenEvent(sample=0, text="<think>", token_ids=(1,), logprobs=(-0.1,)))
+    stream.on_event(TokenEvent(sample=0, text="ab", token_ids=(2, 3), logprobs=(-1.0, -2.0)))
+    stream.on_event(TokenEvent(sample=0, text="\n</think>", token_ids=(4,), forced=True))
+    stream.on_event(TokenEvent(sample=0, text="\n\n", token_ids=(5,), forced=True))
+    assert stream.raw == "<think>ab\n</think>\n\n" and stream.n_tokens == 5
+    raw, tokens, forced = stream.snapshot()
+    assert tokens is not None and tokens.offsets.tolist() == [
+        [0, 7],
+        [7, 9],
+        [9, 9],
+        [9, 18],
+        [18, 20],
+    ]
+    assert tokens.logprobs is None  # a forced token without a logprob drops the column
+    assert forced == [[9, 20]]  # consecutive forced text is one span
+    new = stream.since(7, 1)
+    assert new.text == "ab\n</think>\n\n" and new.tokens == 4
+    assert stream.status == "partial"
+    stream.on_event(FinishEvent(sample=0, finish_reason="length"))
+    stream.on_event(FinishEvent(sample=0, finish_reason="error", error="late"))  # first wins
+    assert (stream.finish_reason, stream.status) == ("length", "complete")
+    assert status_of_finish("cancelled") == "cancelled" and status_of_finish("weird") == "error"

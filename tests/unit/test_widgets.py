@@ -17,10 +17,12 @@ pytest.importorskip("anywidget")
 
 from workbench import Store, Trajectory
 from workbench.analysis.keywords import find_keywords
-from workbench.analysis.pipeline import analyze_trajectory
+from workbench.analysis.pipeline import AnalysisOptions, analyze_trajectory
 from workbench.backends import ReplayBackend, TokenEvent
 from workbench.constraints.frames import ConstraintAttention, token_parts
+from workbench.display import TRAJECTORY_MIME, browse, trajectory_html
 from workbench.session import Session
+from workbench.session.stream import SampleStream
 from workbench.widgets import Annotator, ConstraintHeatmap, LiveTrace, PairBuilder, StatsPanel
 from workbench.widgets._protocol import (
     PROTOCOL_HASH,
@@ -29,10 +31,8 @@ from workbench.widgets._protocol import (
     validate_front_message,
     validate_kernel_message,
 )
-from workbench.display import trajectory_html
-from workbench.widgets._stream import AnalysisOptions, LiveSample
+from workbench.widgets._stream import LiveSample
 from workbench.widgets.compare import align_segments
-from workbench.display import TRAJECTORY_MIME, browse
 from workbench.widgets.display import trajectory_mimebundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,7 +129,9 @@ def test_front_messages_are_validated() -> None:
 def stream(sample: LiveSample, text: str, step: int = 5, flush_every: int = 4) -> list[dict]:
     deltas = []
     for n, i in enumerate(range(0, len(text), step)):
-        sample.add(TokenEvent(sample=0, text=text[i : i + step], token_ids=(n,), logprobs=(-0.5,)))
+        sample.stream.on_event(
+            TokenEvent(sample=0, text=text[i : i + step], token_ids=(n,), logprobs=(-0.5,))
+        )
         if n % flush_every == 0:
             d = sample.flush([])
             if d:
@@ -141,7 +143,7 @@ def stream(sample: LiveSample, text: str, step: int = 5, flush_every: int = 4) -
 
 
 def test_live_sample_streams_deltas_and_converges_to_the_final_analysis() -> None:
-    sample = LiveSample(0, SOURCE.id, "s", AnalysisOptions())
+    sample = LiveSample(0, SOURCE.id, "s", AnalysisOptions(), SampleStream(SOURCE.id))
     deltas = stream(sample, RAW)
     assert "".join(d["text"] for d in deltas) == RAW
     b = sample.bounds()
@@ -164,11 +166,11 @@ def test_live_sample_streams_deltas_and_converges_to_the_final_analysis() -> Non
 
 
 def test_flush_work_does_not_grow_with_the_trace() -> None:
-    sample = LiveSample(0, "t", "s", AnalysisOptions())
+    sample = LiveSample(0, "t", "s", AnalysisOptions(), SampleStream("t"))
     text = "<think>\n" + (BODY + "\n\n") * 12  # ~70k characters, never closed
     windows = []
     for i in range(0, len(text), 40):
-        sample.add(TokenEvent(sample=0, text=text[i : i + 40], token_ids=(i,)))
+        sample.stream.on_event(TokenEvent(sample=0, text=text[i : i + 40], token_ids=(i,)))
         sample.flush([])
         windows.append(len(sample._win))
     assert sample.length == len(text)
@@ -176,11 +178,11 @@ def test_flush_work_does_not_grow_with_the_trace() -> None:
 
 
 def test_token_buffers_are_sent_as_binary() -> None:
-    sample = LiveSample(0, "t", "s", AnalysisOptions())
-    sample.add(
+    sample = LiveSample(0, "t", "s", AnalysisOptions(), SampleStream("t"))
+    sample.stream.on_event(
         TokenEvent(sample=0, text="<think>", token_ids=(1,), logprobs=(-0.1,), entropies=(0.2,))
     )
-    sample.add(
+    sample.stream.on_event(
         TokenEvent(
             sample=0, text="ab", token_ids=(2, 3), logprobs=(-1.0, -2.0), entropies=(1.0, 2.0)
         )

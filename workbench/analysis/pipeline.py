@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from workbench.analysis.keywords import DEFAULT_LEXICON, Lexicon, find_keywords
@@ -14,7 +14,7 @@ from workbench.segment import Segment
 from workbench.store.store import Store
 from workbench.trajectory import Trajectory
 
-__all__ = ["analyze_store", "analyze_trajectory"]
+__all__ = ["AnalysisOptions", "analyze_store", "analyze_trajectory"]
 
 
 def analyze_trajectory(
@@ -49,6 +49,42 @@ def analyze_trajectory(
         hits = find_keywords(seg.text, lexicon=lexicon, offset=seg.char_span[0])
         out.append(replace(seg, keyword_hits=[(h.start, h.end, h.keyword) for h in hits]))
     return out
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """How a session analyses each trajectory when its run ends, and how live traces are drawn.
+
+    The defaults are those of :func:`analyze_trajectory`: cue segmentation, the ``dto``
+    taxonomy's rule labels and the ``r1`` lexicon.
+
+    Examples
+    --------
+    >>> AnalysisOptions(taxonomy="venhoff").label_names[:2]
+    ['initializing', 'deduction']
+    """
+
+    taxonomy: str | Taxonomy = "dto"
+    lexicon: str | Lexicon | Sequence[str] = DEFAULT_LEXICON
+    strategy: str = DEFAULT_STRATEGY
+    cues: tuple[str, ...] = CUES
+    min_chars: int = DEFAULT_MIN_CHARS
+
+    @property
+    def label_names(self) -> list[str]:
+        """The taxonomy's label names (the colour order)."""
+        return list(get_taxonomy(self.taxonomy).names)
+
+    def analyze(self, trajectory: Trajectory) -> list[Segment]:
+        """Segment, label and find keywords in ``trajectory`` with these options."""
+        return analyze_trajectory(
+            trajectory,
+            strategy=self.strategy,
+            taxonomy=self.taxonomy,
+            lexicon=self.lexicon,
+            cues=self.cues,
+            min_chars=self.min_chars,
+        )
 
 
 def analyze_store(

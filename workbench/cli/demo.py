@@ -159,9 +159,7 @@ def _lab(args: argparse.Namespace) -> int:
     if args.out:
         raise CliError("--out goes with --headless; JupyterLab uses --dir")
     if importlib.util.find_spec("jupyterlab") is None:
-        raise CliError(
-            f"JupyterLab is not installed: {install_hint('notebooks')} (make demo)"
-        )
+        raise CliError(f"JupyterLab is not installed: {install_hint('notebooks')} (make demo)")
     workdir = Path(args.dir).expanduser().resolve()
     copied, kept = _prepare(workdir, fresh=args.fresh)
     _log(f"working folder {workdir} ({copied} notebooks copied, {kept} kept as edited)")

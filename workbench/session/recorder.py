@@ -1,67 +1,35 @@
-"""Turn a run's events into trajectories and checkpoint them to the store while they stream."""
+"""Build a run's trajectories from its stream buffers and checkpoint them while they stream.
+
+The text and tokens come from the run's :class:`~workbench.session.stream.SampleStream` objects
+(the one place events are turned into text, offsets and per-token columns); the recorder adds the
+request, the model and the timings, and saves.
+"""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from workbench.backends.base import FinishEvent, GenerationRequest, TokenEvent
+from workbench.backends.base import GenerationRequest
+from workbench.session.stream import SampleStream, status_of_finish
 from workbench.store.attention import AttentionRecord
 from workbench.store.store import Store
 from workbench.think import parse_think
-from workbench.trajectory import TokenArrays, Trajectory
+from workbench.trajectory import Trajectory
 
-__all__ = ["Recorder", "SampleRecord"]
-
-_STATUS_BY_FINISH = {
-    "stop": "complete",
-    "length": "complete",
-    "cancelled": "cancelled",
-    "error": "error",
-}
-
-
-@dataclass(slots=True)
-class SampleRecord:
-    """Everything streamed so far for one sample."""
-
-    trajectory_id: str
-    chunks: list[str] = field(default_factory=list)
-    length: int = 0
-    ids: list[int] = field(default_factory=list)
-    offsets: list[tuple[int, int]] = field(default_factory=list)
-    logprobs: list[float] = field(default_factory=list)
-    entropies: list[float] = field(default_factory=list)
-    has_logprobs: bool = True
-    has_entropies: bool = True
-    mass: list[np.ndarray] = field(default_factory=list)
-    mass_rows: int = 0
-    forced_spans: list[list[int]] = field(default_factory=list)
-    first_token_s: float | None = None
-    finish_reason: str | None = None
-    error: str | None = None
-
-    @property
-    def raw(self) -> str:
-        """The text so far."""
-        if len(self.chunks) > 1:
-            self.chunks[:] = ["".join(self.chunks)]
-        return self.chunks[0] if self.chunks else ""
-
-    @property
-    def n_tokens(self) -> int:
-        """Tokens received so far."""
-        return len(self.ids)
+__all__ = ["Recorder"]
 
 
 class Recorder:
-    """Accumulate events per sample; build trajectories; save them at most every ``interval_s``.
+    """Build trajectories from the samples' stream buffers; save them at most every ``interval_s``.
 
     Parameters
     ----------
+    streams
+        The run's stream buffers, one per sample (the run feeds them; the recorder only reads).
     request
         The run's request (prompt, sampling, interventions) recorded on each trajectory.
     model, backend
@@ -79,13 +47,13 @@ class Recorder:
 
     def __init__(
         self,
+        streams: Sequence[SampleStream],
         request: GenerationRequest,
         *,
         model: str,
         backend: str,
         store: Store | None,
         run_id: str,
-        trajectory_ids: list[str],
         interval_s: float = 0.5,
         tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
@@ -98,48 +66,15 @@ class Recorder:
         self.interval_s = interval_s
         self.tags = list(tags or [])
         self.metadata = dict(metadata or {})
-        self.samples = [SampleRecord(trajectory_id=tid) for tid in trajectory_ids]
-        self.started = time.perf_counter()
+        self.samples = list(streams)
+        self.started = self.samples[0].started if self.samples else time.perf_counter()
         self.created_at = time.time()
         self._last_save = 0.0
         self._dirty = True
 
-    def on_event(self, event: TokenEvent | FinishEvent) -> None:
-        """Record one backend event (called on the run's thread)."""
-        rec = self.samples[event.sample]
+    def on_event(self) -> None:
+        """Note that a sample's stream buffer changed (the next checkpoint saves it)."""
         self._dirty = True
-        if isinstance(event, FinishEvent):
-            rec.finish_reason = event.finish_reason
-            rec.error = event.error
-            return
-        if rec.first_token_s is None:
-            rec.first_token_s = time.perf_counter() - self.started
-        start = rec.length
-        rec.chunks.append(event.text)
-        rec.length += len(event.text)
-        if event.forced and event.text:
-            if rec.forced_spans and rec.forced_spans[-1][1] == start:
-                rec.forced_spans[-1][1] = rec.length  # one span for consecutive forced tokens
-            else:
-                rec.forced_spans.append([start, rec.length])
-        k = len(event.token_ids)
-        if not k:
-            return
-        rec.ids.extend(event.token_ids)
-        rec.offsets.append((start, rec.length))
-        rec.offsets.extend((rec.length, rec.length) for _ in range(k - 1))
-        if event.logprobs is not None and len(event.logprobs) == k and rec.has_logprobs:
-            rec.logprobs.extend(event.logprobs)
-        else:
-            rec.has_logprobs = False
-        if event.entropies is not None and len(event.entropies) == k and rec.has_entropies:
-            rec.entropies.extend(event.entropies)
-        else:
-            rec.has_entropies = False
-        mass = event.constraint_mass
-        if mass is not None and len(mass) == k:
-            rec.mass.append(np.asarray(mass, dtype=np.float32))
-            rec.mass_rows += k
 
     def maybe_checkpoint(self) -> bool:
         """Save if the last save is older than ``interval_s``; return whether it saved."""
@@ -165,9 +100,8 @@ class Recorder:
     def finish_open(self, reason: str, error: str | None = None) -> None:
         """Mark samples the backend left open (it crashed, or the run was stopped) as finished."""
         for rec in self.samples:
-            if rec.finish_reason is None:
-                rec.finish_reason = reason
-                rec.error = error
+            rec.finish(reason, error)
+        self._dirty = True
 
     def attention_records(self) -> list[AttentionRecord]:
         """Constraint attention recorded live, one record per sample that has it for every token.
@@ -177,10 +111,8 @@ class Recorder:
         names = [c.text for c in self.request.constraints if c.spans]
         out = []
         for i, rec in enumerate(self.samples):
-            if not rec.mass or rec.mass_rows != len(rec.ids):
-                continue
-            mass = np.concatenate(rec.mass, axis=0)
-            if mass.ndim != 3 or mass.shape[2] != len(names):
+            mass = rec.constraint_mass()
+            if mass is None or mass.ndim != 3 or mass.shape[2] != len(names):
                 continue
             out.append(
                 AttentionRecord(
@@ -188,7 +120,7 @@ class Recorder:
                     model=self.model,
                     constraints=names,
                     mass=mass,
-                    offsets=np.asarray(rec.offsets, dtype=np.int32),
+                    offsets=np.frombuffer(rec.offsets, dtype=np.int32).reshape(-1, 2).copy(),
                     meta={
                         "mode": "live",
                         "sample": i,
@@ -211,7 +143,7 @@ class Recorder:
     def trajectory(self, i: int) -> Trajectory:
         """Build sample ``i``'s trajectory as it stands."""
         rec = self.samples[i]
-        raw = rec.raw
+        raw, tokens, forced_spans = rec.snapshot()
         parsed = parse_think(raw)
         elapsed = time.perf_counter() - self.started
         timings: dict[str, float] = {"elapsed_s": round(elapsed, 4)}
@@ -219,19 +151,9 @@ class Recorder:
             timings["first_token_s"] = round(rec.first_token_s, 4)
         if rec.n_tokens and elapsed > 0:
             timings["tokens_per_s"] = round(rec.n_tokens / elapsed, 3)
-        tokens = None
-        if rec.ids:
-            tokens = TokenArrays(
-                ids=np.asarray(rec.ids, dtype=np.int32),
-                offsets=np.asarray(rec.offsets, dtype=np.int32),
-                logprobs=np.asarray(rec.logprobs, dtype=np.float32) if rec.has_logprobs else None,
-                entropies=np.asarray(rec.entropies, dtype=np.float32)
-                if rec.has_entropies
-                else None,
-            )
         metadata = {**self.metadata, "run_id": self.run_id, "sample": i}
-        if rec.forced_spans:
-            metadata["forced_spans"] = rec.forced_spans
+        if forced_spans:
+            metadata["forced_spans"] = forced_spans
         if rec.error:
             metadata["error"] = rec.error
         sampling = self.request.sampling.to_dict()
@@ -246,11 +168,7 @@ class Recorder:
                 "continue_text": budget.continue_text,
                 "max_continues": budget.max_continues,
             }
-        status = (
-            "partial"
-            if rec.finish_reason is None
-            else _STATUS_BY_FINISH.get(rec.finish_reason, "error")
-        )
+        status = status_of_finish(rec.finish_reason)
         return Trajectory(
             id=rec.trajectory_id,
             prompt=self.request.messages,

@@ -9,13 +9,18 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.backends.base import Backend, FinishEvent, GenerationRequest, RunControl, TokenEvent
 from workbench.errors import WorkbenchError
 from workbench.session.recorder import Recorder
+from workbench.session.stream import SampleStream
 from workbench.store.store import Store
 from workbench.trajectory import Trajectory, new_id
+
+if TYPE_CHECKING:
+    from workbench.analysis.pipeline import AnalysisOptions
+    from workbench.segment import Segment
 
 __all__ = ["RUN_STATUSES", "Run", "RunEnd", "Subscriber"]
 
@@ -40,6 +45,11 @@ class Run:
     Create runs with :meth:`workbench.Session.generate`; it returns at once. Attributes
     ``status`` (``"running"``, then ``"complete"``, ``"cancelled"`` or ``"error"``), ``error`` and
     :meth:`trajectories` reflect the run as it goes.
+
+    The run owns one :class:`~workbench.session.stream.SampleStream` per sample (``streams``): every
+    event goes into it first, then to the recorder's checkpoints and to the subscribers, which
+    read the text and tokens from it. When the samples end, the run analyses them (``analysis``:
+    segments, pattern labels, keyword hits), stores the segments and keeps them in ``segments``.
     """
 
     def __init__(
@@ -52,6 +62,7 @@ class Run:
         tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
         subscribers: list[Subscriber] | None = None,
+        analysis: AnalysisOptions | None = None,
     ) -> None:
         self.id = new_id()
         self.backend = backend
@@ -64,18 +75,22 @@ class Run:
         self._subscribers: list[Subscriber] = list(subscribers or [])
         self._sub_lock = threading.Lock()
         self.trajectory_ids = [new_id() for _ in range(request.sampling.n)]
+        self.started = time.perf_counter()
+        self.streams = [SampleStream(tid, started=self.started) for tid in self.trajectory_ids]
+        self.analysis = analysis
+        self.segments: list[list[Segment]] | None = None
+        """Each sample's segments once the run has ended and been analysed (else ``None``)."""
         self.recorder = Recorder(
+            self.streams,
             request,
             model=backend.model_name,
             backend=backend.name,
             store=store,
             run_id=self.id,
-            trajectory_ids=self.trajectory_ids,
             interval_s=checkpoint_s,
             tags=tags,
             metadata=metadata,
         )
-        self.started = time.perf_counter()
         self.ended: float | None = None
         self._thread = threading.Thread(
             target=self._work, name=f"workbench-run-{self.id}", daemon=True
@@ -105,15 +120,16 @@ class Run:
             for event in self.backend.stream(
                 self.request, cancel=self._cancel, control=self.control
             ):
-                self.recorder.on_event(event)
+                self.streams[event.sample].on_event(event)
+                self.recorder.on_event()
                 self._publish(event)
                 self.recorder.maybe_checkpoint()
-            reasons = {rec.finish_reason for rec in self.recorder.samples}
+            reasons = {rec.finish_reason for rec in self.streams}
             if None in reasons:
                 self.recorder.finish_open("cancelled" if self._cancel.is_set() else "error",
                                           None if self._cancel.is_set() else "the backend ended early")  # fmt: skip
-                reasons = {rec.finish_reason for rec in self.recorder.samples}
-            errors = [rec.error for rec in self.recorder.samples if rec.finish_reason == "error"]
+                reasons = {rec.finish_reason for rec in self.streams}
+            errors = [rec.error for rec in self.streams if rec.finish_reason == "error"]
             if errors:
                 self.status, self.error = "error", errors[0] or "generation failed"
             elif self._cancel.is_set() or "cancelled" in reasons:
@@ -132,9 +148,25 @@ class Run:
                 self.recorder.save_attention()
             except Exception as exc:  # the store failed: say so, keep the in-memory trajectories
                 self.status, self.error = "error", f"could not save to the store: {exc}"
+            self._analyse()
             self.ended = time.perf_counter()
             self._done.set()
             self._publish(RunEnd(self.status, self.error))
+
+    def _analyse(self) -> None:
+        """Segment, label and find keywords in every sample, and store them (the run's last step)."""
+        if self.analysis is None:
+            return
+        try:
+            trajectories = self.trajectories()
+            self.segments = [self.analysis.analyze(t) for t in trajectories]
+            store = self.recorder.store
+            if store is not None:
+                for t, segments in zip(trajectories, self.segments, strict=True):
+                    if t.raw:
+                        store.put_segments(t.id, segments)
+        except Exception as exc:  # analysis must never lose the recorded run: warn instead
+            warnings.warn(f"run {self.id}: analysis failed: {exc}", RuntimeWarning, stacklevel=1)
 
     def _publish(self, event: TokenEvent | FinishEvent | RunEnd) -> None:
         with self._sub_lock:
@@ -189,14 +221,14 @@ class Run:
         """Return ``{"tokens", "tokens_per_s", "elapsed_s", "samples_done", "status"}``."""
         end = self.ended if self.ended is not None else time.perf_counter()
         elapsed = end - self.started
-        tokens = sum(rec.n_tokens for rec in self.recorder.samples)
+        tokens = sum(rec.n_tokens for rec in self.streams)
         return {
             "status": self.status,
             "tokens": tokens,
             "tokens_per_s": tokens / elapsed if elapsed > 0 else 0.0,
             "elapsed_s": elapsed,
-            "samples_done": sum(rec.finish_reason is not None for rec in self.recorder.samples),
-            "samples": len(self.recorder.samples),
+            "samples_done": sum(rec.finished for rec in self.streams),
+            "samples": len(self.streams),
         }
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from workbench.analysis.pipeline import AnalysisOptions
 from workbench.backends.base import Backend, BudgetForcing, GenerationRequest, SamplingParams
 from workbench.backends.registry import create_backend
 from workbench.errors import ValidationError
@@ -29,6 +30,11 @@ class Session:
         ``./workbench.db``); ``False`` records nothing.
     backend
         Backend name for ``model``: ``"transformers"`` (default), ``"openai"``, ``"vllm"``.
+    checkpoint_s
+        How often a streaming run saves its partial trajectories.
+    analysis
+        How each run's samples are analysed when the run ends (segments, pattern labels and
+        keyword hits, stored with the trajectories); ``None`` skips the step.
     **backend_options
         Passed to the backend (``device``, ``dtype``, ``base_url``, …).
 
@@ -48,6 +54,7 @@ class Session:
         store: Store | str | os.PathLike[str] | bool | None = None,
         backend: str = "transformers",
         checkpoint_s: float = 0.5,
+        analysis: AnalysisOptions | None = AnalysisOptions(),  # noqa: B008 (frozen, immutable)
         **backend_options: Any,
     ) -> None:
         if store is False:
@@ -57,6 +64,7 @@ class Session:
         else:
             self.store = Store(None if store is None or store is True else store)
         self.checkpoint_s = checkpoint_s
+        self.analysis = analysis
         self.runs: list[Run] = []
         # one long-lived worker: runs queue up behind each other, and the math libraries' thread
         # pools (OpenMP) stay attached to one thread instead of being rebuilt for every run
@@ -107,6 +115,7 @@ class Session:
         metadata: dict[str, Any] | None = None,
         subscribers: list[Subscriber] | None = None,
         recipe: str = "auto",
+        analyze: bool = True,
     ) -> Run:
         """Start a run and return it at once; it streams on a background thread.
 
@@ -136,6 +145,9 @@ class Session:
             think, such as the default SmolLM2: a one-shot example, a ``<think>`` prefill and, unless
             a budget is given, the end of thinking forced after half of ``max_new_tokens``; the
             messages actually sent are recorded as the prompt). ``"none"``: send the prompt as is.
+        analyze
+            Analyse the samples when the run ends (with the session's ``analysis`` options) and
+            store their segments; ``False`` skips it for this run.
         """
         if self.backend is None:
             raise ValidationError(
@@ -189,6 +201,7 @@ class Session:
             tags=tags,
             metadata=metadata,
             subscribers=subscribers,
+            analysis=self.analysis if analyze else None,
         )
         self.runs.append(run)
         return run.start(self._executor)

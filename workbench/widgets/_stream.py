@@ -1,10 +1,12 @@
-"""Kernel-side state of one streaming sample: text, tokens, and its analysis as it grows.
+"""Kernel-side view of one streaming sample: what the front end has, and its live analysis.
 
-A :class:`LiveSample` takes token events (cheap: they are queued) and, at each flush, turns what
-arrived into a :class:`~workbench.widgets._protocol.SampleDelta`: the new text, the new tokens
-(binary buffers), the thinking/answer bounds once the closing tag shows up, the segments that
-closed (labelled by the rule labeller) and the keyword hits that became final. Every step works on
-the text since the last closed segment only, so a flush costs the same at 30k tokens as at 1k.
+A :class:`LiveSample` reads its sample's :class:`~workbench.session.stream.SampleStream` (the
+run's one stream buffer; a recorded trajectory gets a finished one) and, at each flush, turns what
+arrived since its cursor into a :class:`~workbench.widgets._protocol.SampleDelta`: the new text,
+the new tokens (binary buffers), the thinking/answer bounds once the closing tag shows up, the
+segments that closed (labelled by the rule labeller) and the keyword hits that became final. Every
+step works on the text since the last closed segment only, so a flush costs the same at 30k
+tokens as at 1k.
 
 Live analysis is an approximation of the analysis of the finished text (a segment closes when a
 later one has started; a short segment may later merge differently); when a sample ends,
@@ -13,16 +15,12 @@ later one has started; a short segment may later merge differently); when a samp
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-
-from workbench.analysis.keywords import Lexicon, get_lexicon, keyword_pattern
-from workbench.analysis.patterns import Taxonomy, get_taxonomy, rule_label
-from workbench.analysis.pipeline import analyze_trajectory
-from workbench.analysis.segment import CUES, DEFAULT_MIN_CHARS, segment_text
-from workbench.backends.base import TokenEvent
-from workbench.segment import segment_id
+from workbench.analysis.keywords import get_lexicon, keyword_pattern
+from workbench.analysis.patterns import get_taxonomy, rule_label
+from workbench.analysis.pipeline import AnalysisOptions, analyze_trajectory
+from workbench.analysis.segment import segment_text
+from workbench.segment import Segment, segment_id
+from workbench.session.stream import SampleStream, StreamSlice
 from workbench.trajectory import Trajectory
 from workbench.widgets._protocol import Bounds, HitInfo, SampleDelta, SampleState, SegmentInfo
 from workbench.widgets._records import bounds_of, hit_infos, segment_info
@@ -34,30 +32,6 @@ _CLOSE_TAG = "</think>"
 _CLOSE_MARGIN = 16
 """A segment closes once the one after it is this much longer than ``min_chars`` (a boundary
 found later inside the last segment can then no longer make a piece short enough to merge)."""
-
-
-@dataclass(frozen=True)
-class AnalysisOptions:
-    """How live traces are analysed (the defaults of :mod:`workbench.analysis.pipeline`)."""
-
-    taxonomy: str | Taxonomy = "dto"
-    lexicon: str | Lexicon | Sequence[str] = "r1"
-    strategy: str = "cues"
-    cues: tuple[str, ...] = CUES
-    min_chars: int = DEFAULT_MIN_CHARS
-
-    @property
-    def label_names(self) -> list[str]:
-        """The taxonomy's label names (the colour order)."""
-        return list(get_taxonomy(self.taxonomy).names)
-
-
-@dataclass
-class _Pending:
-    text: list[str] = field(default_factory=list)
-    offsets: array = field(default_factory=lambda: array("i"))
-    logprobs: array = field(default_factory=lambda: array("f"))
-    entropies: array = field(default_factory=lambda: array("f"))
 
 
 class LiveSample:
@@ -73,27 +47,29 @@ class LiveSample:
         Shown above the sample.
     options
         Analysis options.
+    stream
+        The sample's stream buffer (read only).
     """
 
     def __init__(
-        self, index: int, trajectory_id: str, title: str, options: AnalysisOptions
+        self,
+        index: int,
+        trajectory_id: str,
+        title: str,
+        options: AnalysisOptions,
+        stream: SampleStream,
     ) -> None:
         self.index = index
         self.trajectory_id = trajectory_id
         self.title = title
         self.options = options
+        self.stream = stream
         self.status = "running"
         self.finished = False
         self.length = 0
+        """Characters flushed to the front end (the cursor into the stream's text)."""
         self.n_tokens = 0
-        self.n_pieces = 0
-        """Token events received (the token count when the backend sends no token ids)."""
-        self._chunks: list[str] = []
-        self._offsets = array("i")
-        self._logprobs: array | None = array("f")
-        self._entropies: array | None = array("f")
-        self._pending = _Pending()
-        self._pending_chars = 0
+        """Tokens flushed to the front end."""
         # thinking / answer bounds
         self.think_start: int | None = None
         self.think_end: int | None = None
@@ -114,90 +90,28 @@ class LiveSample:
         self._kw_margin = 2 * max(len(k) for k in lex.keywords) + 2
         self._taxonomy = get_taxonomy(options.taxonomy)
 
-    # -- intake (run thread) ---------------------------------------------------------------------
-    def add(self, event: TokenEvent) -> None:
-        """Queue one token event."""
-        p = self._pending
-        start = self.length + self._pending_chars
-        p.text.append(event.text)
-        self._pending_chars += len(event.text)
-        self.n_pieces += max(1, len(event.token_ids)) if event.text or event.token_ids else 0
-        end = start + len(event.text)
-        k = len(event.token_ids)
-        if not k:
-            return
-        p.offsets.extend((start, end))
-        for _ in range(k - 1):
-            p.offsets.extend((end, end))
-        if event.logprobs is not None and len(event.logprobs) == k:
-            p.logprobs.extend(event.logprobs)
-        else:
-            self._logprobs = None
-        if event.entropies is not None and len(event.entropies) == k:
-            p.entropies.extend(event.entropies)
-        else:
-            self._entropies = None
-
-    def seed(
-        self,
-        text: str,
-        offsets: Sequence[tuple[int, int]] | None,
-        logprobs: Sequence[float] | None,
-        entropies: Sequence[float] | None,
-    ) -> None:
-        """Queue text and tokens that streamed before this view subscribed."""
-        p = self._pending
-        p.text.append(text)
-        self._pending_chars += len(text)
-        self.n_pieces += len(offsets) if offsets else 0
-        if offsets:
-            for a, b in offsets:
-                p.offsets.extend((int(a), int(b)))
-            if logprobs is not None and len(logprobs) == len(offsets):
-                p.logprobs.extend(logprobs)
-            else:
-                self._logprobs = None
-            if entropies is not None and len(entropies) == len(offsets):
-                p.entropies.extend(entropies)
-            else:
-                self._entropies = None
+    @property
+    def n_pieces(self) -> int:
+        """Token events received (the token count when the backend sends no token ids)."""
+        return self.stream.events
 
     @property
     def has_pending(self) -> bool:
         """Whether text or tokens arrived since the last flush."""
-        return bool(self._pending.text)
+        return self.stream.length > self.length or self.stream.n_tokens > self.n_tokens
 
     # -- flush (flusher thread) ------------------------------------------------------------------
     def flush(self, buffers: list[bytes]) -> SampleDelta | None:
         """Turn what arrived into a delta (appending its binary buffers to ``buffers``)."""
-        p = self._pending
-        if not p.text and not p.offsets:
+        new = self.stream.since(self.length, self.n_tokens)
+        if not new.text and not new.tokens:
             return None
-        self._pending = _Pending()
-        self._pending_chars = 0
-        text = "".join(p.text)
-        self._chunks.append(text)
+        text = new.text
         self.length += len(text)
         self._win += text
-        k = len(p.offsets) // 2
+        k = new.tokens
         self.n_tokens += k
-        offsets_idx = logprobs_idx = entropies_idx = None
-        if k:
-            self._offsets.extend(p.offsets)
-            offsets_idx = len(buffers)
-            buffers.append(p.offsets.tobytes())
-            if self._logprobs is not None and len(p.logprobs) == k:
-                self._logprobs.extend(p.logprobs)
-                logprobs_idx = len(buffers)
-                buffers.append(p.logprobs.tobytes())
-            else:
-                self._logprobs = None
-            if self._entropies is not None and len(p.entropies) == k:
-                self._entropies.extend(p.entropies)
-                entropies_idx = len(buffers)
-                buffers.append(p.entropies.tobytes())
-            else:
-                self._entropies = None
+        offsets_idx, logprobs_idx, entropies_idx = _put_tokens(buffers, new, k)
         bounds_changed = self._update_bounds()
         closed, hits = self._analyse(final=False)
         self._trim_window()
@@ -326,23 +240,13 @@ class LiveSample:
 
     # -- whole state -----------------------------------------------------------------------------
     def text(self) -> str:
-        """Everything received and flushed so far."""
-        if len(self._chunks) > 1:
-            self._chunks[:] = ["".join(self._chunks)]
-        return self._chunks[0] if self._chunks else ""
+        """Everything flushed so far."""
+        return self.stream.since(0, 0, chars_end=self.length, tokens_end=0).text
 
     def state(self, buffers: list[bytes]) -> SampleState:
-        """Return the whole sample (for a view rendered late)."""
-        offsets_idx = logprobs_idx = entropies_idx = None
-        if self.n_tokens:
-            offsets_idx = len(buffers)
-            buffers.append(self._offsets.tobytes())
-            if self._logprobs is not None and len(self._logprobs) == self.n_tokens:
-                logprobs_idx = len(buffers)
-                buffers.append(self._logprobs.tobytes())
-            if self._entropies is not None and len(self._entropies) == self.n_tokens:
-                entropies_idx = len(buffers)
-                buffers.append(self._entropies.tobytes())
+        """Return the whole sample as flushed so far (for a view rendered late)."""
+        flushed = self.stream.since(0, 0, chars_end=self.length, tokens_end=self.n_tokens)
+        offsets_idx, logprobs_idx, entropies_idx = _put_tokens(buffers, flushed, self.n_tokens)
         segments = list(self.segments)
         if self.open is not None:
             segments.append(self.open)
@@ -351,7 +255,7 @@ class LiveSample:
             "sample": self.index,
             "title": self.title,
             "status": self.status,
-            "text": self.text(),
+            "text": flushed.text,
             "bounds": self.bounds(),
             "segments": segments,
             "hits": list(self.hits),
@@ -362,17 +266,27 @@ class LiveSample:
         }
 
     def final(
-        self, trajectory: Trajectory | None = None
+        self,
+        trajectory: Trajectory | None = None,
+        segments: list[Segment] | None = None,
     ) -> tuple[Bounds, list[SegmentInfo], list[HitInfo]]:
-        """Authoritative analysis of the finished text (of ``trajectory`` when given)."""
+        """Authoritative analysis of the finished text (of ``trajectory`` when given).
+
+        ``segments`` (the run's own analysis, or stored segments) are used as they are;
+        otherwise the text is analysed with this view's options.
+        """
         t = trajectory or Trajectory(id=self.trajectory_id, raw=self.text())
-        segs = analyze_trajectory(
-            t,
-            strategy=self.options.strategy,
-            taxonomy=self._taxonomy,
-            lexicon=self.options.lexicon,
-            cues=self.options.cues,
-            min_chars=self.options.min_chars,
+        segs = (
+            segments
+            if segments is not None
+            else analyze_trajectory(
+                t,
+                strategy=self.options.strategy,
+                taxonomy=self._taxonomy,
+                lexicon=self.options.lexicon,
+                cues=self.options.cues,
+                min_chars=self.options.min_chars,
+            )
         )
         infos = [segment_info(s) for s in segs]
         self.segments = infos
@@ -386,3 +300,21 @@ class LiveSample:
         )
         self.finished = True
         return b, infos, list(self.hits)
+
+
+def _put_tokens(
+    buffers: list[bytes], new: StreamSlice, k: int
+) -> tuple[int | None, int | None, int | None]:
+    """Append a slice's token columns to ``buffers``; return their indices (``None``: absent)."""
+    if not k:
+        return None, None, None
+    offsets_idx = len(buffers)
+    buffers.append(new.offsets.tobytes())
+    logprobs_idx = entropies_idx = None
+    if new.logprobs is not None and len(new.logprobs) == k:
+        logprobs_idx = len(buffers)
+        buffers.append(new.logprobs.tobytes())
+    if new.entropies is not None and len(new.entropies) == k:
+        entropies_idx = len(buffers)
+        buffers.append(new.entropies.tobytes())
+    return offsets_idx, logprobs_idx, entropies_idx

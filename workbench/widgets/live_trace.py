@@ -22,10 +22,12 @@ import traitlets
 
 from workbench.analysis.keywords import Lexicon
 from workbench.analysis.patterns import Taxonomy
+from workbench.analysis.pipeline import AnalysisOptions
 from workbench.backends.base import FinishEvent, TokenEvent
 from workbench.errors import ValidationError
 from workbench.segment import Segment
 from workbench.session.run import Run, RunEnd
+from workbench.session.stream import SampleStream
 from workbench.store.store import Store
 from workbench.trajectory import Trajectory
 from workbench.widgets._base import WorkbenchWidget
@@ -35,17 +37,23 @@ from workbench.widgets._protocol import (
     FinalMsg,
     SampleDelta,
     ScrollToMsg,
+    SegmentInfo,
     SnapshotMsg,
 )
 from workbench.widgets._records import bounds_of, hit_infos, segment_info, trajectory_title
-from workbench.widgets._stream import AnalysisOptions, LiveSample
+from workbench.widgets._stream import LiveSample
 
 __all__ = ["SHADES", "LiveTrace"]
 
 SHADES: tuple[str, ...] = ("none", "logprob", "entropy")
 """Token shading modes."""
 
-_STATUS = {"stop": "complete", "length": "complete", "cancelled": "cancelled", "error": "error"}
+
+def _same(segments: Sequence[Segment], infos: Sequence[SegmentInfo]) -> bool:
+    """Whether the view already shows these segments (same ids and labels)."""
+    return [(s.id, s.labels[0] if s.labels else None) for s in segments] == [
+        (i["id"], i["label"]) for i in infos
+    ]
 
 
 def _prompt_text(messages: Sequence[dict[str, Any]]) -> str:
@@ -75,9 +83,10 @@ class LiveTrace(WorkbenchWidget):
         Height of the thinking panes in pixels.
     flush_hz
         Flushes per second while tokens stream.
-    save_segments
-        When a run ends, store the segments of trajectories that have none yet (so the Annotator
-        finds them with the same ids).
+
+    The text and tokens are read from the run's stream buffers (one per sample); when the run
+    ends, the segments the session computed and stored are shown (a widget never writes to the
+    store).
     """
 
     _view = traitlets.Unicode("live_trace").tag(sync=True)
@@ -98,7 +107,6 @@ class LiveTrace(WorkbenchWidget):
         shade: str = "none",
         height: int = 420,
         flush_hz: float = 20.0,
-        save_segments: bool = True,
     ) -> None:
         if shade not in SHADES:
             raise ValidationError("LiveTrace.shade", f"{shade!r} is not one of {list(SHADES)}")
@@ -108,7 +116,6 @@ class LiveTrace(WorkbenchWidget):
         super().__init__(labels=self.options.label_names, shade=shade, height=height)
         self.store = store
         self.run: Run | None = None
-        self.save_segments = save_segments
         self.interval = 1.0 / flush_hz
         self._lock = threading.RLock()
         self._send_lock = self._lock
@@ -117,7 +124,6 @@ class LiveTrace(WorkbenchWidget):
         self._error: str | None = None
         self._started = time.perf_counter()
         self._ended: float | None = None
-        self._seeded: set[int] = set()
         self._finished: list[int] = []
         self._run_ended = False
         self._last_counters = 0.0
@@ -140,13 +146,12 @@ class LiveTrace(WorkbenchWidget):
         self.prompt = first.prompt_text
         self.title = trajectory_title(first)
         for i, t in enumerate(trajectories):
-            sample = LiveSample(i, t.id, f"{t.model or 'trajectory'} · {t.id}", self.options)
-            tok = t.tokens
-            sample.seed(
-                t.raw,
-                None if tok is None or tok.offsets is None else tok.offsets.tolist(),
-                None if tok is None or tok.logprobs is None else tok.logprobs.tolist(),
-                None if tok is None or tok.entropies is None else tok.entropies.tolist(),
+            sample = LiveSample(
+                i,
+                t.id,
+                f"{t.model or 'trajectory'} · {t.id}",
+                self.options,
+                SampleStream.from_trajectory(t),
             )
             sample.flush([])
             sample.status = t.status
@@ -183,18 +188,15 @@ class LiveTrace(WorkbenchWidget):
         self.title = " ".join(self.prompt.split())[:80] or f"run {run.id}"
         self._status = "running"
         self._started = run.started
-        for i, tid in enumerate(run.trajectory_ids):
-            self.samples.append(LiveSample(i, tid, f"sample {i} · {tid}", self.options))
+        for i, (tid, stream) in enumerate(zip(run.trajectory_ids, run.streams, strict=True)):
+            self.samples.append(LiveSample(i, tid, f"sample {i} · {tid}", self.options, stream))
         self._unsubscribe = run.subscribe(self._on_event)
         with self._lock:
-            for i, rec in enumerate(run.recorder.samples):
-                if rec.finish_reason is not None and i not in self._seeded:
-                    self._seed_from_recorder(i)  # finished before we subscribed
+            for i, stream in enumerate(run.streams):
+                if stream.finished:  # finished before we subscribed
+                    self.samples[i].status = stream.status
                     self._finished.append(i)
             if run.done and not self._run_ended:
-                for i in range(len(self.samples)):
-                    if i not in self._seeded:
-                        self._seed_from_recorder(i)
                 self._run_ended = True
                 self._status = run.status
                 self._error = run.error
@@ -204,30 +206,18 @@ class LiveTrace(WorkbenchWidget):
         )
         self._flusher.start()
 
-    def _seed_from_recorder(self, i: int) -> None:
-        assert self.run is not None
-        rec = self.run.recorder.samples[i]
-        self.samples[i].seed(
-            rec.raw,
-            list(rec.offsets),
-            list(rec.logprobs) if rec.has_logprobs else None,
-            list(rec.entropies) if rec.has_entropies else None,
-        )
-        self._seeded.add(i)
-
     # -- run events (run thread) -----------------------------------------------------------------
     def _on_event(self, event: TokenEvent | FinishEvent | RunEnd) -> None:
+        """Wake the flusher (the text and tokens are in the run's stream buffers already)."""
+        if isinstance(event, TokenEvent):
+            self._wake.set()
+            return
         with self._lock:
-            if isinstance(event, TokenEvent):
-                if event.sample not in self._seeded:
-                    self._seed_from_recorder(event.sample)  # includes this event
-                else:
-                    self.samples[event.sample].add(event)
-            elif isinstance(event, FinishEvent):
-                if event.sample not in self._seeded:
-                    self._seed_from_recorder(event.sample)
-                self.samples[event.sample].status = _STATUS.get(event.finish_reason, "error")
-                self._finished.append(event.sample)
+            if isinstance(event, FinishEvent):
+                sample = self.samples[event.sample]
+                sample.status = sample.stream.status
+                if event.sample not in self._finished and not sample.finished:
+                    self._finished.append(event.sample)
             else:
                 self._run_ended = True
                 self._status = event.status
@@ -290,23 +280,25 @@ class LiveTrace(WorkbenchWidget):
             for i in finished:
                 self._send_final(i)
             if self._run_ended and not any(s.has_pending for s in self.samples):
+                analysed = self.run.segments if self.run is not None else None
                 for s in self.samples:
-                    if not s.finished:
-                        self._send_final(s.index)
-                if self.save_segments and self.store is not None:
-                    for s in self.samples:
-                        try:
-                            self._save(s)
-                        except Exception as exc:  # the store is gone or locked: say so
-                            self.report(exc)
+                    ours = None if analysed is None else analysed[s.index]
+                    if not s.finished or (ours is not None and not _same(ours, s.segments)):
+                        self._send_final(s.index, segments=ours)
                 if self._error:
                     self.error = f"the run ended with an error: {self._error}"
                 return True
         return False
 
-    def _send_final(self, i: int, trajectory: Trajectory | None = None) -> None:
+    def _send_final(
+        self,
+        i: int,
+        trajectory: Trajectory | None = None,
+        *,
+        segments: list[Segment] | None = None,
+    ) -> None:
         s = self.samples[i]
-        bounds, segments, hits = s.final(trajectory)
+        bounds, infos, hits = s.final(trajectory, segments)
         if s.status == "running":
             s.status = "cancelled" if self._status == "cancelled" else self._status
         self._seq += 1
@@ -316,29 +308,11 @@ class LiveTrace(WorkbenchWidget):
             "sample": i,
             "status": s.status,
             "bounds": bounds,
-            "segments": segments,
+            "segments": infos,
             "hits": hits,
         }
         self.send_message(msg)
 
-    def _save(self, s: LiveSample) -> None:
-        store = self.store
-        if store is None or s.trajectory_id not in store or store.segments(s.trajectory_id):
-            return
-        from workbench.analysis.pipeline import analyze_trajectory
-
-        t = store.get(s.trajectory_id)
-        store.put_segments(
-            t.id,
-            analyze_trajectory(
-                t,
-                strategy=self.options.strategy,
-                taxonomy=self.options.taxonomy,
-                lexicon=self.options.lexicon,
-            ),
-        )
-
-    # -- front-end messages ----------------------------------------------------------------------
     def _on_ready(self, msg: dict[str, Any]) -> None:
         with self._lock:
             if self.run is not None and not self._run_ended:
