@@ -36,7 +36,19 @@ from dataclasses import dataclass
 
 from workbench._validate import Span
 
-__all__ = ["THINK_FORMATS", "ThinkParse", "compose_raw", "parse_think", "trim_span"]
+__all__ = [
+    "CLOSE_TAG",
+    "END_THINKING",
+    "OPEN_TAG",
+    "THINKING_PREFILL",
+    "THINK_FORMATS",
+    "ThinkParse",
+    "ThinkScanner",
+    "compose_raw",
+    "parse_think",
+    "thinking_open",
+    "trim_span",
+]
 
 THINK_FORMATS: tuple[str, ...] = ("tags", "close_only", "none", "empty", "unterminated", "field")
 """Every value :func:`parse_think` can report as ``think_format``."""
@@ -174,3 +186,97 @@ def parse_think(
     answer = trim_span(raw, last_close + len(close_tag), n)
     fmt = "empty" if thinking[0] == thinking[1] else ("tags" if opened else "close_only")
     return ThinkParse(raw, fmt, thinking, answer, raw.count(close_tag))
+
+
+# -- the reasoning format, defined once ---------------------------------------------------------
+OPEN_TAG = DEFAULT_OPEN_TAG
+"""The tag that opens the thinking."""
+
+CLOSE_TAG = DEFAULT_CLOSE_TAG
+"""The tag that closes the thinking."""
+
+THINKING_PREFILL = OPEN_TAG + "\n"
+"""What a thinking prefill or a composed ``field`` trace puts before the thinking."""
+
+END_THINKING = "\n" + CLOSE_TAG + "\n\n"
+"""What "end thinking now" (and a thinking budget) forces, and what a composed ``field`` trace
+puts between the thinking and the answer."""
+
+
+def thinking_open(text: str, *, untagged: bool = False) -> bool:
+    """Return whether the thinking is still open at the end of ``text``.
+
+    It is open when the last :data:`OPEN_TAG` comes after the last :data:`CLOSE_TAG`. Text with
+    neither tag is open only when ``untagged`` is true (s1-style budget forcing counts untagged text
+    as thinking; a chat prompt without tags is not thinking).
+
+    Examples
+    --------
+    >>> thinking_open("<think>\\nLet me see")
+    True
+    >>> thinking_open("<think>a</think>b")
+    False
+    >>> thinking_open("plain", untagged=True)
+    True
+    """
+    opened, closed = text.rfind(OPEN_TAG), text.rfind(CLOSE_TAG)
+    if opened < 0 and closed < 0:
+        return untagged
+    return opened > closed
+
+
+class ThinkScanner:
+    """Thinking and answer bounds of a text that grows, found incrementally (live streaming).
+
+    Feed it the text piece by piece; it keeps only a few characters between calls, so a feed costs
+    the same at 30k tokens as at 1k. Its bounds are the live approximation of :func:`parse_think`:
+    the thinking starts after a leading :data:`OPEN_TAG` (or at the start when the text does not
+    open with one) and ends at the first :data:`CLOSE_TAG`; :func:`parse_think` of the finished
+    text is authoritative (it ends the thinking at the *last* closing tag).
+
+    Examples
+    --------
+    >>> scan = ThinkScanner()
+    >>> [scan.feed(piece) for piece in ("<thi", "nk>ab</th", "ink>ok")]
+    [False, True, True]
+    >>> (scan.think_start, scan.think_end, scan.answer_start)
+    (7, 9, 17)
+    """
+
+    def __init__(self, open_tag: str = OPEN_TAG, close_tag: str = CLOSE_TAG) -> None:
+        self.open_tag, self.close_tag = open_tag, close_tag
+        self.length = 0
+        self.think_start: int | None = None
+        self.think_end: int | None = None
+        self.answer_start: int | None = None
+        self._head = ""  # the text while the start of the thinking is undecided
+        self._tail = ""  # the last characters, for a closing tag split across pieces
+
+    def feed(self, text: str) -> bool:
+        """Take the next piece of text; return whether a bound changed."""
+        before = (self.think_start, self.think_end)
+        start = self.length
+        self.length += len(text)
+        if self.think_start is None:
+            self._head += text
+            stripped = self._head.lstrip()
+            lead = len(self._head) - len(stripped)
+            if stripped.startswith(self.open_tag):
+                self.think_start = lead + len(self.open_tag)
+            elif stripped and not self.open_tag.startswith(stripped[: len(self.open_tag)]):
+                self.think_start = 0  # no opening tag: thinking from the start
+            else:
+                return False
+            text, start = self._head[self.think_start :], self.think_start
+            self._head = ""
+        if self.think_end is None:
+            buf, buf_start = self._tail + text, start - len(self._tail)
+            at = buf.find(self.close_tag)
+            if at >= 0:
+                self.think_end = buf_start + at
+                self.answer_start = self.think_end + len(self.close_tag)
+                self._tail = ""
+            else:
+                keep = len(self.close_tag) - 1
+                self._tail = buf[-keep:] if keep else ""
+        return (self.think_start, self.think_end) != before

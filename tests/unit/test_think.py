@@ -111,3 +111,43 @@ def test_compose_round_trip(thinking: str, answer: str) -> None:
     assert p.thinking == thinking.strip() and p.answer == answer.strip()
     assert p.raw[slice(*p.thinking_span)] == p.thinking
     assert p.raw[slice(*p.answer_span)] == p.answer
+
+
+@given(
+    st.lists(
+        st.sampled_from(["<think>", "</think>", " ", "\n", "a", "<", "think", ">", "</"]),
+        max_size=30,
+    ),
+    st.lists(st.integers(min_value=1, max_value=9), min_size=1, max_size=30),
+)
+def test_think_scanner_does_not_depend_on_how_the_text_is_cut(
+    parts: list[str], cuts: list[int]
+) -> None:
+    from workbench.think import ThinkScanner
+
+    text = "".join(parts)
+    whole = ThinkScanner()
+    whole.feed(text)
+    pieces = ThinkScanner()
+    pos, i = 0, 0
+    while pos < len(text):
+        step = cuts[i % len(cuts)]
+        pieces.feed(text[pos : pos + step])
+        pos, i = pos + step, i + 1
+    assert (pieces.think_start, pieces.think_end, pieces.answer_start) == (
+        whole.think_start,
+        whole.think_end,
+        whole.answer_start,
+    )
+    if whole.think_end is not None:  # the live end is the first closing tag after the start
+        assert text[whole.think_end :].startswith("</think>")
+        assert "</think>" not in text[whole.think_start : whole.think_end + len("</think>") - 1]
+
+
+def test_thinking_open_and_the_format_constants() -> None:
+    from workbench.think import CLOSE_TAG, END_THINKING, OPEN_TAG, THINKING_PREFILL, thinking_open
+
+    assert THINKING_PREFILL == OPEN_TAG + "\n" and END_THINKING == "\n" + CLOSE_TAG + "\n\n"
+    assert thinking_open("x<think>a") and not thinking_open("<think>a</think>b")
+    assert not thinking_open("no tags") and thinking_open("no tags", untagged=True)
+    assert not thinking_open("</think> then <think> then </think>")

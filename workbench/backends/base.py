@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from workbench.errors import ValidationError
+from workbench.think import END_THINKING
 from workbench.trajectory import Constraint, Message
 
 __all__ = [
@@ -121,7 +122,7 @@ class BudgetForcing:
     """
 
     max_thinking_tokens: int | None = None
-    end_text: str = "\n</think>\n\n"
+    end_text: str = END_THINKING
     min_thinking_tokens: int | None = None
     continue_text: str = "Wait"
     max_continues: int = 1

@@ -33,11 +33,9 @@ from workbench.backends.base import (
 from workbench.backends.models import ALIASES, DEFAULT_MODEL, ThinkingRecipe, resolve_model
 from workbench.backends.prompting import chat_prompt_text
 from workbench.errors import ValidationError, WorkbenchError
+from workbench.think import CLOSE_TAG, OPEN_TAG, thinking_open
 
 __all__ = ["TransformersBackend", "render_prompt"]
-
-OPEN_TAG = "<think>"
-CLOSE_TAG = "</think>"
 
 
 def render_prompt(tokenizer: Any, request: GenerationRequest) -> str:
@@ -46,8 +44,7 @@ def render_prompt(tokenizer: Any, request: GenerationRequest) -> str:
 
 
 def _starts_in_thinking(prompt_text: str) -> bool:
-    tail = prompt_text[-400:]
-    return tail.rfind(OPEN_TAG) > tail.rfind(CLOSE_TAG)
+    return thinking_open(prompt_text[-400:])
 
 
 @dataclass(slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.errors import ValidationError
+from workbench.think import END_THINKING, THINKING_PREFILL
 from workbench.trajectory import Message, Trajectory
 
 __all__ = [
@@ -29,9 +30,6 @@ THINK_STYLES: tuple[str, ...] = ("tags", "reasoning_content", "drop")
   ``content`` (for templates that read it, such as Qwen3's; others drop it silently);
 * ``drop``: the answer only.
 """
-
-OPEN_TAG = "<think>"
-CLOSE_TAG = "</think>"
 
 
 def check_style(style: str, think: str) -> None:
@@ -88,8 +86,8 @@ def completion_text(trajectory: Trajectory, *, think: str = "tags") -> str:
     if think == "drop" or not thinking:
         return answer
     if trajectory.think_format == "unterminated":
-        return f"{OPEN_TAG}\n{thinking}"
-    return f"{OPEN_TAG}\n{thinking}\n{CLOSE_TAG}\n\n{answer}"
+        return f"{THINKING_PREFILL}{thinking}"
+    return f"{THINKING_PREFILL}{thinking}{END_THINKING}{answer}"
 
 
 def assistant_message(trajectory: Trajectory, *, think: str = "tags") -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from workbench.grade import Grade
 from workbench.pairs.values import DERIVED_KEY
+from workbench.think import END_THINKING
 from workbench.trajectory import Trajectory
 
 __all__ = ["DEFAULT_EXIT_TEXT", "DEFAULT_OPEN_TEXT", "derived_dedup_key", "truncated_trajectory"]
@@ -14,7 +15,7 @@ __all__ = ["DEFAULT_EXIT_TEXT", "DEFAULT_OPEN_TEXT", "derived_dedup_key", "trunc
 DEFAULT_OPEN_TEXT = "<think>\n"
 """What opens the thinking of a derived trajectory (and of an early-exit probe's prefill)."""
 
-DEFAULT_EXIT_TEXT = "\n</think>\n\n"
+DEFAULT_EXIT_TEXT = END_THINKING
 """What closes the thinking early (the end-of-thinking text forced by early-exit probing)."""
 
 

@@ -16,6 +16,7 @@ from workbench.errors import WorkbenchError
 from workbench.session.recorder import Recorder
 from workbench.session.stream import SampleStream
 from workbench.store.store import Store
+from workbench.think import END_THINKING
 from workbench.trajectory import Trajectory, new_id
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ class Run:
     def end_thinking(self, *, sample: int | None = None) -> None:
         """Close the thinking now: force ``"\\n</think>\\n\\n"`` (or the budget's end text)."""
         budget = self.request.budget
-        self.inject(budget.end_text if budget is not None else "\n</think>\n\n", sample=sample)
+        self.inject(budget.end_text if budget is not None else END_THINKING, sample=sample)
 
     @property
     def done(self) -> bool:

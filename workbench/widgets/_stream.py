@@ -21,14 +21,13 @@ from workbench.analysis.pipeline import AnalysisOptions, analyze_trajectory
 from workbench.analysis.segment import segment_text
 from workbench.segment import Segment, segment_id
 from workbench.session.stream import SampleStream, StreamSlice
+from workbench.think import ThinkScanner
 from workbench.trajectory import Trajectory
 from workbench.widgets._protocol import Bounds, HitInfo, SampleDelta, SampleState, SegmentInfo
 from workbench.widgets._records import bounds_of, hit_infos, segment_info
 
 __all__ = ["AnalysisOptions", "LiveSample"]
 
-_OPEN_TAG = "<think>"
-_CLOSE_TAG = "</think>"
 _CLOSE_MARGIN = 16
 """A segment closes once the one after it is this much longer than ``min_chars`` (a boundary
 found later inside the last segment can then no longer make a piece short enough to merge)."""
@@ -74,7 +73,7 @@ class LiveSample:
         self.think_start: int | None = None
         self.think_end: int | None = None
         self.answer_start: int | None = None
-        self._tag_scan = 0
+        self._scan = ThinkScanner()
         self._bounds_sent: Bounds | None = None
         # incremental analysis over a window raw[_win_start:]
         self._win_start = 0
@@ -112,7 +111,7 @@ class LiveSample:
         k = new.tokens
         self.n_tokens += k
         offsets_idx, logprobs_idx, entropies_idx = _put_tokens(buffers, new, k)
-        bounds_changed = self._update_bounds()
+        bounds_changed = self._update_bounds(text)
         closed, hits = self._analyse(final=False)
         self._trim_window()
         return {
@@ -136,28 +135,15 @@ class LiveSample:
             "answer_start": self.answer_start,
         }
 
-    def _update_bounds(self) -> bool:
-        before = self.bounds()
-        if self.think_start is None:
-            stripped = self._win.lstrip()
-            lead = len(self._win) - len(stripped)
-            if stripped.startswith(_OPEN_TAG):
-                self.think_start = self._win_start + lead + len(_OPEN_TAG)
-            elif stripped and not _OPEN_TAG.startswith(stripped[: len(_OPEN_TAG)]):
-                self.think_start = self._win_start  # no opening tag: thinking from the start
-            if self.think_start is not None:
-                self._seg_from = self._kw_pos = self._tag_scan = self.think_start
-        if self.think_start is not None and self.think_end is None:
-            rel = max(0, self._tag_scan - self._win_start)
-            at = self._win.find(_CLOSE_TAG, rel)
-            if at >= 0:
-                self.think_end = self._win_start + at
-                self.answer_start = self.think_end + len(_CLOSE_TAG)
-            else:
-                self._tag_scan = max(
-                    self._tag_scan, self._win_start + len(self._win) - len(_CLOSE_TAG)
-                )
-        return self.bounds() != before or self._bounds_sent is None
+    def _update_bounds(self, text: str) -> bool:
+        had_start = self.think_start is not None
+        changed = self._scan.feed(text)
+        if changed:
+            self.think_start = self._scan.think_start
+            self.think_end, self.answer_start = self._scan.think_end, self._scan.answer_start
+            if not had_start and self.think_start is not None:
+                self._seg_from = self._kw_pos = self.think_start
+        return changed or self._bounds_sent is None
 
     def _region_end(self) -> int:
         return self.think_end if self.think_end is not None else self.length
@@ -230,7 +216,7 @@ class LiveSample:
         }
 
     def _trim_window(self) -> None:
-        keep = min(self._seg_from, self._kw_pos - 1, self._tag_scan - len(_CLOSE_TAG))
+        keep = min(self._seg_from, self._kw_pos - 1)
         if self.think_start is None:
             keep = 0
         keep = max(self._win_start, keep)
