@@ -1,0 +1,133 @@
+"""The package's shape: module sizes, layering, the public face, and install hints.
+
+These are the rules a new engineer relies on (see ``docs/architecture.md``), checked on every run.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "workbench"
+MAX_LINES = 600
+DOMAIN = ("trajectory.py", "think.py", "store", "session", "backends", "display")
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_no_module_is_over_the_size_limit() -> None:
+    long = {
+        str(p.relative_to(REPO)): n
+        for p in _modules()
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"split these modules along their seams (limit {MAX_LINES} lines): {long}"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif (  # importlib.import_module("workbench.widgets...") counts too
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            names.add(node.args[0].value)
+    return names
+
+
+def test_the_domain_layer_never_imports_the_widgets() -> None:
+    offenders = {}
+    for p in _modules():
+        rel = p.relative_to(PACKAGE)
+        if rel.parts[0] not in DOMAIN:
+            continue
+        up = {
+            m for m in _imports(p) if m == "workbench.widgets" or m.startswith("workbench.widgets.")
+        }
+        if rel.parts[0] == "display" and rel.name == "_renderers.py":
+            # the registry imports the widgets package by name, only when a widget is wanted
+            up.discard("workbench.widgets")
+        if up:
+            offenders[str(rel)] = sorted(up)
+    assert not offenders, offenders
+
+
+def test_nothing_outside_widgets_imports_a_private_widget_module() -> None:
+    offenders = {}
+    roots = [PACKAGE, REPO / "extensions" / "workbench_jupyterlab"]
+    for root in roots:
+        for p in root.rglob("*.py"):
+            if "widgets" in p.relative_to(root).parts[:1]:
+                continue
+            private = {m for m in _imports(p) if re.match(r"workbench\.widgets\._", m)}
+            if private:
+                offenders[str(p.relative_to(REPO))] = sorted(private)
+    assert not offenders, offenders
+
+
+def test_the_public_face() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, workbench as wb; wb.Session; wb.Run; wb.renderers; "
+            "print(sorted(m for m in ('anywidget', 'numba', 'torch', 'altair', 'vllm') "
+            "if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    # importing workbench (and touching the session) loads no heavy engine or widget library
+    assert out.stdout.strip() == "[]", out.stdout
+    import workbench as wb
+
+    for name in wb.__all__:
+        assert getattr(wb, name) is not None, name
+    assert {"Session", "Run", "renderers", "analyze_store", "export_dpo", "make_pairs"} <= set(
+        wb.__all__
+    )
+    with pytest.raises(AttributeError, match="no attribute 'Sesion'"):
+        wb.Sesion  # noqa: B018
+
+
+_BAD_HINT = re.compile(r"pip install (?:-U |--upgrade )?['\"]?workbench(?:\[|['\"]|\s|$)")
+
+
+def test_no_hint_installs_the_unrelated_workbench_package() -> None:
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["name"] != "workbench"
+    for extra, deps in project["optional-dependencies"].items():
+        for dep in deps:
+            assert not re.match(r"workbench\[", dep), (extra, dep)
+    files = subprocess.run(
+        ["git", "ls-files"], capture_output=True, text=True, check=True, cwd=REPO
+    ).stdout.split()
+    bad = []
+    for name in files:
+        path = REPO / name
+        if path.suffix not in {".py", ".md", ".toml", ".ipynb", ".yml", ".ts", ".txt", ""}:
+            continue
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        bad += [f"{name}: {m.group(0)}" for m in _BAD_HINT.finditer(text)]
+    assert not bad, bad
