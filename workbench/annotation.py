@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import math
 import time
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -11,7 +12,14 @@ from typing import Any
 from workbench._validate import check_choice, check_number, check_str, reject_unknown
 from workbench.errors import ValidationError
 
-__all__ = ["ANNOTATION_KINDS", "VERDICTS", "Annotation", "default_author"]
+__all__ = [
+    "ANNOTATION_KINDS",
+    "MAX_LABEL_CHARS",
+    "MAX_NOTE_CHARS",
+    "VERDICTS",
+    "Annotation",
+    "default_author",
+]
 
 ANNOTATION_KINDS: tuple[str, ...] = ("label", "rating", "verdict", "note")
 """What an annotation records.
@@ -27,6 +35,12 @@ is itself recorded, so history is kept).
 """
 
 VERDICTS: tuple[str, ...] = ("chosen", "rejected", "good", "bad")
+
+MAX_LABEL_CHARS = 200
+"""Longest label accepted."""
+
+MAX_NOTE_CHARS = 20_000
+"""Longest note accepted."""
 
 
 @functools.cache
@@ -83,15 +97,27 @@ class Annotation:
         if v is None:
             return
         if self.kind == "label":
-            ok = isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
-            if not ok:
-                raise ValidationError(f"{o}.value", "a label is a string or a list of strings")
+            labels = v if isinstance(v, list) else [v]
+            if not labels or not all(
+                isinstance(x, str) and 0 < len(x) <= MAX_LABEL_CHARS for x in labels
+            ):
+                raise ValidationError(
+                    f"{o}.value",
+                    f"a label is a string of 1–{MAX_LABEL_CHARS} characters, or a list of them",
+                )
         elif self.kind == "rating":
-            check_number(f"{o}.value", v)
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise ValidationError(f"{o}.value", "a rating is a number")
+            if not math.isfinite(v):
+                raise ValidationError(f"{o}.value", "a rating is a finite number")
         elif self.kind == "verdict":
             check_choice(f"{o}.value", v, VERDICTS)
         else:
             check_str(f"{o}.value", v)
+            if len(v) > MAX_NOTE_CHARS:
+                raise ValidationError(
+                    f"{o}.value", f"a note has at most {MAX_NOTE_CHARS} characters"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-compatible dict (lossless)."""

@@ -17,15 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.analysis.patterns import get_taxonomy
-from workbench.analysis.pipeline import analyze_trajectory
-from workbench.annotation import ANNOTATION_KINDS, VERDICTS, Annotation
-from workbench.errors import ValidationError
-from workbench.segment import Segment
+from workbench.analysis.pipeline import AnalysisOptions
+from workbench.annotation import ANNOTATION_KINDS, Annotation
+from workbench.display import TRAJECTORY_MIME
+from workbench.documents import TraceDocuments, history_entry
+from workbench.errors import NotFoundError, ValidationError
 from workbench.store.browse import prompt_previews, tag_counts
 from workbench.store.store import Store
-from workbench.widgets._records import annotation_state as annotation_state_record
-from workbench.widgets._records import history_entry, hit_infos, latest_values
-from workbench.display import TRAJECTORY_MIME, trajectory_json
 
 __all__ = [
     "LIST_PARAMETERS",
@@ -92,7 +90,6 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 MAX_OFFSET = 1_000_000_000
 MAX_TEXT = 500
-MAX_NOTE = 20_000
 
 
 class RequestError(ValueError):
@@ -299,53 +296,30 @@ def store_summary(store: Store, *, shown_path: str, taxonomy: str) -> dict[str, 
     }
 
 
-def _segments_of(store: Store, tid: str, taxonomy: str) -> tuple[list[Segment], bool]:
-    """Return (segments, stored): the stored ones, else computed now (not written)."""
-    stored = store.segments(tid)
-    if stored:
-        return stored, True
-    trajectory = store.get(tid)
-    if not trajectory.thinking:
-        return [], False
-    return analyze_trajectory(trajectory, taxonomy=taxonomy), False
+def _documents(store: Store, taxonomy: str) -> TraceDocuments:
+    return TraceDocuments(store, analysis=AnalysisOptions(taxonomy=taxonomy))
 
 
-def annotation_state(store: Store, tid: str, segments: Sequence[Segment]) -> dict[str, Any]:
+def annotation_state(store: Store, tid: str, *, taxonomy: str = "dto") -> dict[str, Any]:
     """Return the annotation state of a trajectory, shaped as the Annotator widget's.
 
     ``rating``/``verdict``/``note`` (latest on the trajectory), ``segments`` (each with its
     latest ``human_label`` and ``note``), ``history`` (the last 200 annotations, oldest first)
     and ``latest`` (``[[segment_id, kind, value], ...]`` for the values in force).
     """
-    history = store.get_annotations(tid, history=True)
-    latest = latest_values(history)
-    return {
-        **annotation_state_record(tid, segments, history, latest),
-        "latest": [
-            [seg, kind, value] for (seg, kind), value in latest.items() if value is not None
-        ],
-    }
+    state: dict[str, Any] = _documents(store, taxonomy).document(tid)["state"]
+    return state
 
 
 def trajectory_document(store: Store, id_or_prefix: str, *, taxonomy: str) -> dict[str, Any]:
-    """Return everything the viewer shows of one trajectory.
+    """Return everything the viewer shows of one trajectory (:meth:`TraceDocuments.document`).
 
     ``payload`` is the trajectory's MIME payload (as saved notebooks carry it: per-token arrays
     left out), ``segments`` and ``hits`` its thinking segments (stored, or computed now when the
     store has none: ``segments_stored`` says which) and keyword hits, ``labels`` the taxonomy's
     labels (number keys 1–9) and ``state`` its annotations (:func:`annotation_state`).
     """
-    trajectory = store.get(id_or_prefix)
-    segments, stored = _segments_of(store, trajectory.id, taxonomy)
-    state = annotation_state(store, trajectory.id, segments)
-    return {
-        "payload": trajectory_json(trajectory),
-        "segments": state["segments"],
-        "hits": hit_infos(segments),
-        "segments_stored": stored,
-        "labels": list(get_taxonomy(taxonomy).names),
-        "state": state,
-    }
+    return _documents(store, taxonomy).document(id_or_prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,25 +361,10 @@ class AnnotationRequest:
         if segment_id is not None and (not isinstance(segment_id, str) or not segment_id):
             raise RequestError("segment_id is a non-empty string or null")
         value = body.get("value")
-        if value is not None:
-            if kind == "rating":
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise RequestError("a rating is a number")
-                if not math.isfinite(value):
-                    raise RequestError("a rating is a finite number")
-            elif kind == "verdict":
-                if value not in VERDICTS:
-                    raise RequestError(f"verdict {value!r} is not one of {list(VERDICTS)}")
-            elif kind == "label":
-                labels = value if isinstance(value, list) else [value]
-                if not labels or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in labels):
-                    raise RequestError("a label is a string of 1–200 characters, or a list of them")
-            elif not isinstance(value, str) or len(value) > MAX_NOTE:
-                raise RequestError(f"a note is a string of at most {MAX_NOTE} characters")
-        try:
+        try:  # the one validation of an annotation's value (workbench.Annotation)
             Annotation(trajectory_id="-", kind=kind, value=value, segment_id=segment_id)
         except ValidationError as exc:
-            raise RequestError(str(exc)) from None
+            raise RequestError(exc.message) from None
         return cls(kind=kind, value=value, segment_id=segment_id)
 
 
@@ -429,22 +388,16 @@ def add_annotation(
     RequestError
         404 when the segment is not one of the trajectory's.
     """
+    docs = _documents(store, taxonomy)
     tid = store.resolve_id(id_or_prefix)
-    segments, stored = _segments_of(store, tid, taxonomy)
-    if request.segment_id is not None:
-        if request.segment_id not in {s.id for s in segments}:
-            raise RequestError(f"trajectory {tid} has no segment {request.segment_id!r}", 404)
-        if not stored:
-            store.put_segments(tid, segments)
-    previous = None
-    for a in store.get_annotations(tid, history=True):
-        if a.segment_id == request.segment_id and a.kind == request.kind:
-            previous = a.value
-    annotation = store.annotate(
-        tid, request.kind, request.value, segment_id=request.segment_id, author=author
-    )
+    try:
+        result = docs.annotate(
+            tid, request.kind, request.value, segment_id=request.segment_id, author=author
+        )
+    except NotFoundError as exc:
+        raise RequestError(str(exc), 404) from None
     return {
-        "annotation": history_entry(annotation),
-        "previous": previous,
-        "state": annotation_state(store, tid, segments),
+        "annotation": history_entry(result.annotation),
+        "previous": result.previous,
+        "state": docs.document(tid)["state"],
     }

@@ -15,9 +15,9 @@ pytest.importorskip("anywidget")
 from workbench import Store, TokenArrays, Trajectory
 from workbench.analysis.pipeline import analyze_trajectory
 from workbench.constraints.frames import ConstraintAttention, token_parts
+from workbench.display import trajectory_html
 from workbench.segment import Segment
 from workbench.widgets import Annotator, ConstraintHeatmap, LiveTrace, PairBuilder, StatsPanel
-from workbench.display import trajectory_html
 from workbench.widgets.testing import BrowserHarness
 
 BAD = all_payloads()

@@ -20,6 +20,15 @@ import types
 import typing
 from typing import Any, Literal, TypedDict, Union, get_args, get_origin, get_type_hints
 
+from workbench.documents import (
+    AnnotationState,
+    Bounds,
+    HistoryEntry,
+    HitInfo,
+    SegmentInfo,
+    TrajInfo,
+)
+
 __all__ = [
     "FRONT_MESSAGES",
     "KERNEL_MESSAGES",
@@ -36,36 +45,6 @@ VIEWS: tuple[str, ...] = ("live_trace", "annotator", "heatmap", "stats", "compar
 
 
 # -- shared records -------------------------------------------------------------------------------
-class Bounds(TypedDict):
-    """Where the thinking and the answer lie in a sample's raw text (``None``: not known yet)."""
-
-    think_start: int
-    think_end: int | None
-    answer_start: int | None
-
-
-class SegmentInfo(TypedDict):
-    """A segment of the thinking, in raw-text coordinates."""
-
-    id: str
-    index: int
-    start: int
-    end: int
-    label: str | None
-    source: str | None
-    closed: bool
-    human_label: str | None
-    note: str | None
-
-
-class HitInfo(TypedDict):
-    """A keyword hit, in raw-text coordinates."""
-
-    start: int
-    end: int
-    keyword: str
-
-
 class Counters(TypedDict):
     """Live counters of a run."""
 
@@ -105,42 +84,6 @@ class SampleDelta(TypedDict):
     offsets: int | None
     logprobs: int | None
     entropies: int | None
-
-
-class TrajInfo(TypedDict):
-    """A trajectory's header: identity, model, prompt, grade."""
-
-    id: str
-    model: str
-    prompt: str
-    status: str
-    grade: float | None
-    correct: bool | None
-    think_format: str
-    chars: int
-    tokens: int | None
-
-
-class HistoryEntry(TypedDict):
-    """One stored annotation, for the history list."""
-
-    id: int
-    segment_id: str | None
-    kind: str
-    value: str
-    author: str
-    created_at: float
-
-
-class AnnotationState(TypedDict):
-    """The latest annotations of one trajectory."""
-
-    trajectory_id: str
-    rating: float | None
-    verdict: str | None
-    note: str | None
-    segments: list[SegmentInfo]
-    history: list[HistoryEntry]
 
 
 class KeywordRow(TypedDict):

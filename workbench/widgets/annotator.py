@@ -21,22 +21,23 @@ import polars as pl
 import traitlets
 
 from workbench.analysis.patterns import Taxonomy, get_taxonomy
-from workbench.analysis.pipeline import analyze_trajectory
-from workbench.annotation import ANNOTATION_KINDS, VERDICTS, Annotation, default_author
-from workbench.errors import ValidationError
+from workbench.analysis.pipeline import AnalysisOptions
+from workbench.annotation import ANNOTATION_KINDS, Annotation, default_author
+from workbench.documents import (
+    AnnotationKey,
+    AnnotationState,
+    TraceDocuments,
+    annotation_state,
+    bounds_of,
+    hit_infos,
+    traj_info,
+)
+from workbench.errors import NotFoundError, ValidationError
 from workbench.segment import Segment
 from workbench.store.store import Store
 from workbench.trajectory import Trajectory
 from workbench.widgets._base import WorkbenchWidget
-from workbench.widgets._protocol import AnnotationState, AnnotationStateMsg, DocMsg
-from workbench.widgets._records import (
-    AnnotationKey,
-    annotation_state,
-    bounds_of,
-    hit_infos,
-    latest_values,
-    traj_info,
-)
+from workbench.widgets._protocol import AnnotationStateMsg, DocMsg
 
 __all__ = ["Annotator"]
 
@@ -93,6 +94,7 @@ class Annotator(WorkbenchWidget):
         super().__init__(labels=names[:9], height=height)
         self.store = store
         self.taxonomy = tax
+        self.documents = TraceDocuments(store, analysis=AnalysisOptions(taxonomy=tax))
         self.ids = [store.resolve_id(i) for i in _ids(trajectories)]
         if not self.ids:
             raise ValidationError("Annotator.trajectories", "nothing to annotate")
@@ -111,17 +113,14 @@ class Annotator(WorkbenchWidget):
     def _load(self, tid: str) -> tuple[Trajectory, list[Segment]]:
         if tid not in self._cache:
             t = self.store.get(tid)
-            segments = self.store.segments(tid)
-            if not segments and self.analyse_missing and t.thinking:
-                segments = analyze_trajectory(t, taxonomy=self.taxonomy)
-                self.store.put_segments(tid, segments)
+            segments, _stored = self.documents.segments(tid, persist=self.analyse_missing)
             self._cache = {tid: (t, segments)}  # keep one: trajectories can be large
         return self._cache[tid]
 
     def latest(self, trajectory_id: str | None = None) -> dict[AnnotationKey, Any]:
         """Return the latest value per (segment id, kind) of a trajectory (cleared ones omitted)."""
-        history = self.store.get_annotations(trajectory_id or self.current, history=True)
-        return {k: v for k, v in latest_values(history).items() if v is not None}
+        latest = self.documents.latest(trajectory_id or self.current)
+        return {k: v for k, v in latest.items() if v is not None}
 
     def state(self) -> AnnotationState:
         """Return the annotation state of the current trajectory."""
@@ -149,17 +148,18 @@ class Annotator(WorkbenchWidget):
         """Store one annotation on the current trajectory (or one of its segments); undoable."""
         if kind not in ANNOTATION_KINDS:
             raise ValidationError("Annotator.kind", f"{kind!r} is not one of {ANNOTATION_KINDS}")
-        if kind == "verdict" and value is not None and value not in VERDICTS:
-            raise ValidationError("Annotator.verdict", f"{value!r} is not one of {VERDICTS}")
-        _t, segments = self._load(self.current)
-        if segment_id is not None and segment_id not in {s.id for s in segments}:
-            raise ValidationError("Annotator.segment_id", f"no segment {segment_id!r} here")
-        previous = self.latest().get((segment_id, kind))
-        ann = self.store.annotate(
-            self.current, kind, value, segment_id=segment_id, author=self.author
-        )
-        self._undo.append((self.current, segment_id, kind, previous))
-        return ann
+        self._load(self.current)
+        try:
+            result = self.documents.annotate(
+                self.current, kind, value, segment_id=segment_id, author=self.author
+            )
+        except NotFoundError:
+            raise ValidationError(
+                "Annotator.segment_id", f"no segment {segment_id!r} here"
+            ) from None
+        self._cache.pop(self.current, None)  # the segments may have been stored just now
+        self._undo.append((self.current, segment_id, kind, result.previous))
+        return result.annotation
 
     def undo(self) -> Annotation | None:
         """Undo the last action of this widget (appends the previous value); ``None`` if none."""

@@ -1,0 +1,47 @@
+"""Trace documents: one trajectory as a view draws it (segments, hits, annotations), and annotating it.
+
+The Annotator widget and the JupyterLab extension share this service (:class:`TraceDocuments`)
+and these records (the TypedDicts, declared once; the widget protocol and the extension's REST
+types are generated from them).
+"""
+
+from workbench.documents._records import (
+    MAX_HISTORY,
+    AnnotationKey,
+    AnnotationState,
+    Bounds,
+    HistoryEntry,
+    HitInfo,
+    SegmentInfo,
+    TrajInfo,
+    annotation_state,
+    bounds_of,
+    history_entry,
+    hit_infos,
+    latest_values,
+    segment_info,
+    traj_info,
+    trajectory_title,
+)
+from workbench.documents._service import AnnotationResult, TraceDocuments
+
+__all__ = [
+    "MAX_HISTORY",
+    "AnnotationKey",
+    "AnnotationResult",
+    "AnnotationState",
+    "Bounds",
+    "HistoryEntry",
+    "HitInfo",
+    "SegmentInfo",
+    "TraceDocuments",
+    "TrajInfo",
+    "annotation_state",
+    "bounds_of",
+    "history_entry",
+    "hit_infos",
+    "latest_values",
+    "segment_info",
+    "traj_info",
+    "trajectory_title",
+]
