@@ -264,6 +264,7 @@ def test_the_stream_buffer_is_the_one_source_of_text_and_tokens(store_path: Path
     stream.on_event(TokenEvent(sample=0, text="\n\n", token_ids=(5,), forced=True))
     assert stream.raw == "<think>ab\n</think>\n\n" and stream.n_tokens == 5
     raw, tokens, forced = stream.snapshot()
+    assert raw == stream.raw
     assert tokens is not None and tokens.offsets.tolist() == [
         [0, 7],
         [7, 9],
