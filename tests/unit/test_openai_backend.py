@@ -479,7 +479,7 @@ def test_constructor_validation_and_api_key_fallback(monkeypatch: pytest.MonkeyP
 
 def _missing_serving_dependency() -> str | None:
     for module, install in (
-        ("transformers", "pip install 'workbench[transformers]'"),
+        ("transformers", "pip install 'thinking-workbench[transformers]'"),
         ("fastapi", "pip install 'transformers[serving]'"),
         ("uvicorn", "pip install 'transformers[serving]'"),
         ("openai", "pip install 'transformers[serving]'"),

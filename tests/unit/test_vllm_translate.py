@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from workbench.backends import BudgetForcing, FinishEvent, GenerationRequest, TokenEvent
+from workbench.backends._loop_thread import LoopThread
 from workbench.backends.models import ModelNotAvailableError, resolve_model
 from workbench.backends.vllm_engine import (
     CLOSE_TAG,
     NOT_INSTALLED_MESSAGE,
     VLLMBackend,
     VLLMNotInstalledError,
-    _LoopThread,
     completion_to_event,
     finish_event,
     phase_seed,
@@ -91,7 +91,7 @@ def test_constructor_without_vllm_says_how_to_install() -> None:
     with pytest.raises(VLLMNotInstalledError) as info:
         VLLMBackend("smollm2-135m")
     assert str(info.value) == NOT_INSTALLED_MESSAGE
-    assert "pip install 'workbench[vllm]'" in str(info.value)
+    assert "pip install 'thinking-workbench[vllm]'" in str(info.value)
     assert "vllm serve" in str(info.value)
     assert isinstance(info.value, WorkbenchError) and isinstance(info.value, ImportError)
     assert VLLMBackend.name == "vllm"
@@ -309,7 +309,7 @@ def test_single_token_id(smollm_tokenizer) -> None:
 def test_loop_thread_runs_calls_and_stops() -> None:
     import asyncio
 
-    runner = _LoopThread("test-loop")
+    runner = LoopThread("test-loop")
     try:
         assert runner.alive
         assert runner.call(lambda a, b=0: a + b, 2, b=3) == 5

@@ -30,6 +30,7 @@ from workbench.backends.base import (
     RunControl,
     TokenEvent,
 )
+from workbench.backends.budget import BudgetState, end_thinking_now, replace_early_close
 from workbench.backends.models import ALIASES, DEFAULT_MODEL, ThinkingRecipe, resolve_model
 from workbench.backends.prompting import chat_prompt_text
 from workbench.errors import ValidationError, WorkbenchError
@@ -59,9 +60,7 @@ class _Sample:
     read_offset: int = 0
     held: str = ""
     forced: deque[int] = field(default_factory=deque)
-    thinking_tokens: int = 0
-    continues: int = 0
-    budget_spent: bool = False
+    budget: BudgetState = field(default_factory=BudgetState)
     done: bool = False
 
 
@@ -304,7 +303,7 @@ class TransformersBackend(Backend):
                         s.held = ""
                     yield FinishEvent(sample=s.index, finish_reason="stop")
                     continue
-                event = self._advance(s, token, request)
+                event = self._advance(s, token, request, forced=forced)
                 top_lp = None
                 if top is not None:
                     values, ids = top.values[s.index].tolist(), top.indices[s.index].tolist()
@@ -343,43 +342,32 @@ class TransformersBackend(Backend):
                 s.forced.extend(self.encode(injected))
         if s.forced:
             return s.forced.popleft(), True
-        budget = request.budget
-        if (
-            budget is not None
-            and budget.min_thinking_tokens
-            and s.thinking
-            and sampled == self.close_tag_id
-            and s.thinking_tokens < budget.min_thinking_tokens
-            and s.continues < budget.max_continues
-        ):
-            s.continues += 1
-            s.forced.extend(self.encode(budget.continue_text))
-            if s.forced:
-                return s.forced.popleft(), True
+        if s.thinking and sampled == self.close_tag_id:
+            replacement = replace_early_close(request.budget, s.budget)
+            if replacement is not None:
+                s.budget.continues += 1
+                s.forced.extend(self.encode(replacement))
+                if s.forced:
+                    return s.forced.popleft(), True
         return sampled, False
 
-    def _advance(self, s: _Sample, token: int, request: GenerationRequest) -> str:
+    def _advance(self, s: _Sample, token: int, request: GenerationRequest, *, forced: bool) -> str:
         """Append a token to a sample; return the text that can be shown now."""
-        if s.thinking:
-            s.thinking_tokens += 1
+        if s.thinking and not forced:
+            s.budget.thinking_tokens += 1
         s.ids.append(token)
         delta = self._detokenize(s)
         s.text += delta
         window = s.text[-(len(delta) + len(CLOSE_TAG)) :]
         if s.thinking and CLOSE_TAG in window:
             s.thinking = False
-        elif not s.thinking and s.thinking_tokens == 0 and OPEN_TAG in window:
+        elif not s.thinking and s.budget.thinking_tokens == 0 and OPEN_TAG in window:
             s.thinking = True
-        budget = request.budget
-        if (
-            budget is not None
-            and budget.max_thinking_tokens is not None
-            and s.thinking
-            and not s.budget_spent
-            and s.thinking_tokens >= budget.max_thinking_tokens
-        ):
-            s.budget_spent = True
-            s.forced.extend(self.encode(budget.end_text))
+        if s.thinking:
+            ending = end_thinking_now(request.budget, s.budget)
+            if ending is not None:
+                s.budget.spent = True
+                s.forced.extend(self.encode(ending))
         return self._release(s, delta, request.sampling.stop)
 
     def _detokenize(self, s: _Sample) -> str:

