@@ -27,7 +27,8 @@ PROMPT = "Write a long story about a lighthouse keeper, with many details."
 @pytest.fixture(scope="module")
 def backend():
     pytest.importorskip(
-        "vllm", reason="vLLM is not installed (pip install 'thinking-workbench[vllm]' on a CUDA machine)"
+        "vllm",
+        reason="vLLM is not installed (pip install 'thinking-workbench[vllm]' on a CUDA machine)",
     )
     torch = pytest.importorskip("torch", reason="torch is not installed")
     if not torch.cuda.is_available():
@@ -168,7 +169,8 @@ def test_min_thinking_refused_without_single_close_token(backend) -> None:
 
 def test_close_frees_the_engine() -> None:
     pytest.importorskip(
-        "vllm", reason="vLLM is not installed (pip install 'thinking-workbench[vllm]' on a CUDA machine)"
+        "vllm",
+        reason="vLLM is not installed (pip install 'thinking-workbench[vllm]' on a CUDA machine)",
     )
     torch = pytest.importorskip("torch", reason="torch is not installed")
     if not torch.cuda.is_available():
