@@ -115,7 +115,7 @@ def build_store(path: Path, n: int, seed: int) -> None:
                         tags=rng.sample(TAGS, rng.randint(0, 2)),
                     )
                 )
-            store.add_many(items)
+            store.add_trajectories(items)
             done = start + len(items)
             if done % 20_000 == 0 or done == n:
                 log(f"built {done:,}/{n:,} ({done / (time.perf_counter() - t0):,.0f}/s)")

@@ -18,7 +18,7 @@ What is done
 ------------
 1. The trace file is imported into a temporary store with :func:`workbench.import_file`, and
    every trajectory is read back from the store and segmented with the default
-   :func:`workbench.analysis.segment.segment` (``cues``).
+   :func:`workbench.analysis._segment.segment` (``cues``).
 2. Peer sections are located in the trajectory's raw text from the start of the thinking with
    :func:`workbench.analysis.peers.align_sections` (normalised, order-preserving search), and
    each segment takes the label of the aligned section it overlaps most
@@ -95,6 +95,7 @@ from typing import Any
 import numpy as np
 
 from workbench import Store, Trajectory, import_file
+from workbench.analysis._segment import segment
 from workbench.analysis.agreement import agreement_report, macro_f1, majority_baseline
 from workbench.analysis.labeller import ModelLabeller
 from workbench.analysis.patterns import get_taxonomy, rule_label
@@ -103,7 +104,6 @@ from workbench.analysis.peers import (
     parse_steering_annotations,
     peer_labels_for_segments,
 )
-from workbench.analysis.segment import segment
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE_MODELS = ("qwen2.5-14b-instruct", "llama-3.1-8b-instruct")

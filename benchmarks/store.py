@@ -12,13 +12,13 @@ occasional "Wait," and "Hmm,"); a model name out of six; ``source``/``source_id`
 ``ingest_traces_per_s``
     ``n`` divided by the wall time of constructing the :class:`~workbench.Trajectory` objects from
     their raw ``<think>…</think>`` strings (which parses and validates them) and storing them with
-    :meth:`Store.add_many` in batches of 2,000. Only construction and ``add_many`` are timed.
+    :meth:`Store.add_trajectories` in batches of 2,000. Only construction and ``add_trajectories`` are timed.
 ``annotate_p99_ms`` (and ``annotate_p50_ms``)
     After ingest, a fresh :class:`Store` on the same file times 1,000 individual
-    :meth:`Store.annotate` calls on random trajectories, mixing ``rating`` (1–5), ``label``,
+    :meth:`Store.add_annotation` calls on random trajectories, mixing ``rating`` (1–5), ``label``,
     ``verdict`` (chosen/rejected) and ``note`` annotations. Each call is durable when it returns.
 ``open_and_list_100k_s`` (and ``open_and_list_first_s``)
-    With every store closed: wall time of ``Store(path)`` plus ``store.list()`` returning all rows
+    With every store closed: wall time of ``Store(path)`` plus ``store.list_trajectories()`` returning all rows
     as a polars DataFrame. Repeated 3 times; the median is reported, and the first run (the
     coldest, though the file is still in the OS page cache) separately.
 
@@ -258,7 +258,7 @@ def bench_ingest(
                     )
                     for r in records
                 ]
-                result = store.add_many(trajectories)
+                result = store.add_trajectories(trajectories)
             timed += time.perf_counter() - t0
 
             if result.duplicates:
@@ -288,9 +288,9 @@ def bench_annotate(path: Path, ids: list[str], gen: Generator, profiler: Profile
         for tid, kind, value in plan:
             t0 = time.perf_counter()
             with profiler.phase("annotate"):
-                store.annotate(tid, kind, value)
+                store.add_annotation(tid, kind, value)
             latencies.append((time.perf_counter() - t0) * 1_000)
-        stored = store.annotations().height
+        stored = store.list_annotations().height
     finally:
         store.close()
     if stored != N_ANNOTATIONS:
@@ -306,7 +306,7 @@ def bench_open_and_list(path: Path, n: int, profiler: Profiler) -> list[float]:
         t0 = time.perf_counter()
         with profiler.phase("open_and_list"):
             store = Store(path)
-            frame = store.list()
+            frame = store.list_trajectories()
         times.append(time.perf_counter() - t0)
         store.close()
         if frame.height != n:

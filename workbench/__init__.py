@@ -7,7 +7,7 @@ Import it as ``import workbench as wb``. The package is installed as ``thinking-
 * The store: :class:`Store`, :func:`import_file`, :func:`unnest_metadata`.
 * Generating live: :class:`Session`, :class:`Run`, :class:`SamplingParams`,
   :class:`BudgetForcing`.
-* Analysis: :func:`analyze_store`, :func:`analyze_corpus`, :func:`segment`,
+* Analysis: :func:`analyze_store`, :func:`analyze_corpus`, :func:`segment_text`,
   :func:`label_segments`, :func:`keyword_stats`, :func:`keyword_summary`, :func:`grade_store`,
   :func:`grade_trajectory`, :func:`overthinking_frame`, :func:`constraint_attention`, …
 * Training data: :func:`make_pairs`, :func:`pair_summary`, :class:`Selection`,
@@ -75,16 +75,17 @@ if TYPE_CHECKING:
         overthinking,
         overthinking_frame,
         overthinking_summary,
-        segment,
+        segment_text,
     )
-    from workbench.backends import BudgetForcing, GenerationRequest, SamplingParams
-    from workbench.constraints import (
+    from workbench.attention import (
         ConstraintAttention,
         constraint_attention,
         load_attention,
-        resolve_constraints,
+        save_attention,
         thinking_delta,
     )
+    from workbench.backends import BudgetForcing, GenerationRequest, SamplingParams
+    from workbench.constraints import resolve_constraints
     from workbench.export import (
         Export,
         check_trl,
@@ -172,7 +173,7 @@ _WHERE: dict[str, str] = {
             "overthinking",
             "overthinking_frame",
             "overthinking_summary",
-            "segment",
+            "segment_text",
         ),
         "workbench.analysis",
     ),
@@ -182,11 +183,12 @@ _WHERE: dict[str, str] = {
             "ConstraintAttention",
             "constraint_attention",
             "load_attention",
-            "resolve_constraints",
+            "save_attention",
             "thinking_delta",
         ),
-        "workbench.constraints",
+        "workbench.attention",
     ),
+    "resolve_constraints": "workbench.constraints",
     # training data
     **dict.fromkeys(("ProbeConfig", "Selection", "make_pairs", "pair_summary"), "workbench.pairs"),
     **dict.fromkeys(
@@ -271,7 +273,8 @@ __all__ = [
     "prompt_key",
     "renderers",
     "resolve_constraints",
-    "segment",
+    "save_attention",
+    "segment_text",
     "thinking_delta",
     "unnest_metadata",
 ]

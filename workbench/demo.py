@@ -241,9 +241,9 @@ def run_quickstart(
 
         start = time.perf_counter()
         chosen, rejected, reason = choose_pair(trajectories)
-        store.annotate(chosen.id, "verdict", "chosen")
-        store.annotate(rejected.id, "verdict", "rejected")
-        store.annotate(chosen.id, "note", f"headless demo rule: {reason}")
+        store.add_annotation(chosen.id, "verdict", "chosen")
+        store.add_annotation(rejected.id, "verdict", "rejected")
+        store.add_annotation(chosen.id, "note", f"headless demo rule: {reason}")
         log(f"annotated {chosen.id} chosen, {rejected.id} rejected ({reason})")
         report = make_pairs(store, "manual", tags=tag)
         if not report.pair_ids:
@@ -254,7 +254,7 @@ def run_quickstart(
         page = out / "trace.html"
         names = get_taxonomy("dto").names
         page.write_text(
-            trace_page(chosen, segments=store.segments(chosen.id), labels=names),
+            trace_page(chosen, segments=store.get_segments(chosen.id), labels=names),
             encoding="utf-8",
         )
         log(f"wrote {page}")

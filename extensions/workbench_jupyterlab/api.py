@@ -2,11 +2,11 @@
 
 The handlers (:mod:`workbench_jupyterlab.handlers`) only parse requests and call these; everything
 here works without a server and is tested directly. Listing goes through
-:meth:`Store.list <workbench.store.store.Store.list>` and :meth:`Store.count
+:meth:`Store.list_trajectories <workbench.store.store.Store.list_trajectories>` and :meth:`Store.count
 <workbench.store.store.Store.count>`, a trajectory through :meth:`Store.get
-<workbench.store.store.Store.get>` and :meth:`Store.segments
-<workbench.store.store.Store.segments>`, annotations through :meth:`Store.annotate
-<workbench.store.store.Store.annotate>`: the package's store code, not a second implementation.
+<workbench.store.store.Store.get>` and :meth:`Store.get_segments
+<workbench.store.store.Store.get_segments>`, annotations through :meth:`Store.add_annotation
+<workbench.store.store.Store.add_annotation>`: the package's store code, not a second implementation.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from workbench.annotation import ANNOTATION_KINDS, Annotation
 from workbench.display import TRAJECTORY_MIME
 from workbench.documents import TraceDocuments, history_entry
 from workbench.errors import NotFoundError, ValidationError
-from workbench.store.browse import prompt_previews, tag_counts
+from workbench.store.previews import prompt_previews, tag_counts
 from workbench.store.store import Store
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 SORTS: tuple[str, ...] = ("created", "grade", "thinking_chars", "model", "id")
-"""Orders the list endpoint accepts (``sort=``), those of :meth:`Store.list`."""
+"""Orders the list endpoint accepts (``sort=``), those of :meth:`Store.list_trajectories`."""
 
 GRADE_FILTERS: dict[str, tuple[str, bool]] = {
     "correct": ("correct", True),
@@ -48,7 +48,7 @@ GRADE_FILTERS: dict[str, tuple[str, bool]] = {
     "graded": ("graded", True),
     "ungraded": ("graded", False),
 }
-"""``grade=`` values and the :meth:`Store.list` filter each stands for."""
+"""``grade=`` values and the :meth:`Store.list_trajectories` filter each stands for."""
 
 LIST_PARAMETERS: tuple[str, ...] = (
     "model",
@@ -84,7 +84,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "parent_id",
     "created_at",
 )
-"""Columns of :meth:`Store.list` in each row of a page (plus ``prompt``, a one-line preview)."""
+"""Columns of :meth:`Store.list_trajectories` in each row of a page (plus ``prompt``, a one-line preview)."""
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
@@ -166,7 +166,7 @@ class ListQuery:
     Attributes
     ----------
     filters
-        Keyword filters for :meth:`Store.list` / :meth:`Store.count`.
+        Keyword filters for :meth:`Store.list_trajectories` / :meth:`Store.count`.
     sort
         One of :data:`SORTS`.
     descending
@@ -259,7 +259,7 @@ def list_page(store: Store, query: ListQuery) -> dict[str, Any]:
     Each row holds :data:`ROW_COLUMNS` and ``prompt`` (a one-line preview of the last user
     message).
     """
-    frame = store.list(
+    frame = store.list_trajectories(
         columns=list(ROW_COLUMNS),
         limit=query.limit,
         offset=query.offset,

@@ -49,7 +49,7 @@ def annotate_with_keys(page: Any, root: Any) -> None:
 def check_stored(store_path: Path, tid: str) -> None:
     """Assert that the store holds what :func:`annotate_with_keys` wrote, by the test author."""
     with Store(store_path, readonly=True) as store:
-        segs = store.segments(tid)  # stored by the first segment annotation
+        segs = store.get_segments(tid)  # stored by the first segment annotation
         latest = {
             (a.segment_id, a.kind): a.value for a in store.get_annotations(tid, history=False)
         }

@@ -54,7 +54,7 @@ def build_store(path: Path) -> list[str]:
         )
         for i in range(N)
     ]
-    ids = store.add_many(items).inserted
+    ids = store.add_trajectories(items).inserted
     store.close()
     return ids
 

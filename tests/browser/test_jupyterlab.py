@@ -61,7 +61,7 @@ print("ANNOTATE", t.id)
 ann
 """
 OTHERS = """\
-from workbench.constraints.frames import ConstraintAttention, token_parts
+from workbench.attention import ConstraintAttention, token_parts
 g = 600
 edges = np.linspace(0, len(t.raw), g + 1).astype(np.int32)
 offsets = np.stack([edges[:-1], edges[1:]], axis=1)
@@ -261,7 +261,9 @@ def test_replay_streams_into_live_trace_and_stop_cancels(lab: dict, artifacts: P
     out = run_cell(page, 2, "STATUS")
     assert "STATUS cancelled cancelled cancelled" in out
     with Store(lab["store"]) as store:
-        statuses = store.list(columns=["status"], model="replay:replay-src")["status"].to_list()
+        statuses = store.list_trajectories(columns=["status"], model="replay:replay-src")[
+            "status"
+        ].to_list()
     assert statuses == ["cancelled", "cancelled"]
     live.screenshot(path=str(artifacts / "live_trace_replay_stopped.png"))
 
@@ -351,5 +353,5 @@ def test_other_widgets_render_and_heatmap_click_scrolls_the_trace(
     static.screenshot(path=str(artifacts / "static_fallback.png"))
     page.screenshot(path=str(artifacts / "notebook.png"), full_page=True)
     with Store(lab["store"]) as store:
-        assert store.pairs()["strategy"].to_list() == ["manual"]
+        assert store.list_pairs()["strategy"].to_list() == ["manual"]
     assert lab["foreign"] == [], lab["foreign"]

@@ -14,7 +14,7 @@ pytest.importorskip("anywidget")
 
 from workbench import Store, TokenArrays, Trajectory
 from workbench.analysis.pipeline import analyze_trajectory
-from workbench.constraints.frames import ConstraintAttention, token_parts
+from workbench.attention import ConstraintAttention, token_parts
 from workbench.display import trajectory_html
 from workbench.segment import Segment
 from workbench.widgets import Annotator, ConstraintHeatmap, LiveTrace, PairBuilder, StatsPanel
@@ -46,7 +46,7 @@ def test_no_payload_executes_or_loads(tmp_path: Path, chromium: str, artifacts: 
     store.add(b)
     # segments whose labels are payloads (imported peer labels are data too)
     segs = analyze_trajectory(a)
-    store.put_segments(
+    store.add_segments(
         a.id,
         [
             Segment(**{**s.to_dict(), "labels": [PAYLOADS[i % len(PAYLOADS)]]})
@@ -54,7 +54,7 @@ def test_no_payload_executes_or_loads(tmp_path: Path, chromium: str, artifacts: 
         ],
     )
     for i, p in enumerate(PAYLOADS[:8]):
-        store.annotate(
+        store.add_annotation(
             a.id, "note", p, segment_id=segs[i].id, author=PAYLOADS[(i + 3) % len(PAYLOADS)]
         )
     g = 300
@@ -74,7 +74,7 @@ def test_no_payload_executes_or_loads(tmp_path: Path, chromium: str, artifacts: 
         Annotator(store, [a.id, b.id], labels=list(PAYLOADS[:9])),
         StatsPanel(store, lexicon=["wait", "hmm", PAYLOADS[2]]),
         PairBuilder(store, [a.id, b.id]),
-        ConstraintHeatmap(att, segments=store.segments(a.id)),
+        ConstraintHeatmap(att, segments=store.get_segments(a.id)),
     ]
     with BrowserHarness(chromium=chromium) as hb:
         hb.page.add_init_script(INIT_SCRIPT)
@@ -84,7 +84,7 @@ def test_no_payload_executes_or_loads(tmp_path: Path, chromium: str, artifacts: 
         hb.page.evaluate(
             "(html) => { const d = document.createElement('div'); d.id = 'static';"
             " d.insertAdjacentHTML('beforeend', html); document.body.appendChild(d); }",
-            trajectory_html(a, segments=store.segments(a.id), labels=list(PAYLOADS[:3])),
+            trajectory_html(a, segments=store.get_segments(a.id), labels=list(PAYLOADS[:3])),
         )
         # touch everything: hover and click the heatmap, keys in the annotator, bars in the chart
         heat = hb.page.locator(f"{selectors[4]} canvas")
@@ -127,7 +127,7 @@ def test_no_payload_executes_or_loads(tmp_path: Path, chromium: str, artifacts: 
             )
             == 0
         )
-    latest = store.annotations(a.id, history=False)
+    latest = store.list_annotations(a.id, history=False)
     assert PAYLOADS[1] in "".join(v for v in latest["value"].to_list() if v)
     store.close()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from workbench import Trajectory
-from workbench.analysis.keyword_stats import keyword_stats, keyword_summary
+from workbench.analysis._keyword_stats import keyword_stats, keyword_summary
 from workbench.analysis.pipeline import analyze_trajectory
 from workbench.charts import hit_positions, keyword_rate, pattern_mix, pattern_timeline
 from workbench.charts.patterns import segments_frame

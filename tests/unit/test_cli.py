@@ -74,7 +74,7 @@ def test_import_ls_show_info(
 
     tid = rows[0]["id"]
     with Store(store_path) as s:
-        s.annotate(tid, "rating", 5, author="tester")
+        s.add_annotation(tid, "rating", 5, author="tester")
     code, out, _ = run(capsys, "show", tid[:8], "--store", str(store_path))
     assert code == 0 and "four" in out and "rating" in out
     code, out, _ = run(capsys, "show", tid, "--store", str(store_path), "--json")
@@ -91,7 +91,7 @@ def test_import_ls_show_info(
 def test_graded_filters(data: Path, store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "import", str(data), "--store", str(store_path))
     with Store(store_path) as s:
-        ids = s.list()["id"].to_list()
+        ids = s.list_trajectories()["id"].to_list()
         s.update(ids[0], grade=True)
         s.update(ids[1], grade=0.25)
     _, out, _ = run(capsys, "ls", "--store", str(store_path), "--grade", "0.5:", "--json")
@@ -161,7 +161,7 @@ def test_sample_import_and_console_script(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     with Store(db) as s:
-        formats = set(s.list()["think_format"].to_list())
+        formats = set(s.list_trajectories()["think_format"].to_list())
     assert formats == {"tags", "close_only", "none", "empty", "unterminated", "field"}
 
 
@@ -228,7 +228,7 @@ def test_generate_from_a_prompts_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 0, err
     assert len(json.loads(out)) == 2
     with Store(db) as s:
-        frame = s.list(tags="cli")
+        frame = s.list_trajectories(tags="cli")
         assert frame.height == 2
         assert json.loads(frame["metadata"][1])["category"] == "math"
 

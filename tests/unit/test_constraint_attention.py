@@ -11,15 +11,10 @@ torch = pytest.importorskip("torch", reason="the transformers extra is not insta
 
 from tests.fixtures.tiny_models import tiny_model  # noqa: E402
 from workbench import ValidationError  # noqa: E402
+from workbench.attention import constraint_attention, load_attention, save_attention  # noqa: E402
 from workbench.backends import GenerationRequest  # noqa: E402
 from workbench.backends.hf import TransformersBackend, constraint_positions  # noqa: E402
-from workbench.constraints import (  # noqa: E402
-    constraint_attention,
-    constraint_from_phrase,
-    load_attention,
-    resolve_constraints,
-    save_attention,
-)
+from workbench.constraints import constraint_from_phrase, resolve_constraints  # noqa: E402
 from workbench.constraints.tokens import teacher_forcing  # noqa: E402
 from workbench.session import Session  # noqa: E402
 from workbench.store.store import Store  # noqa: E402

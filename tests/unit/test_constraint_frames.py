@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from workbench.constraints.frames import ConstraintAttention, outcome, thinking_delta, token_parts
+from workbench.attention import ConstraintAttention, outcome, thinking_delta, token_parts
 from workbench.grade import Grade
 from workbench.segment import Segment
 from workbench.trajectory import Trajectory

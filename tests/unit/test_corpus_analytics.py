@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from tests.conftest import external_data_dir
 from workbench import Trajectory
 from workbench.analysis import patterns
+from workbench.analysis._keyword_stats import keyword_stats, keyword_summary
+from workbench.analysis._segment import STRATEGIES
 from workbench.analysis.corpus import analyze_corpus, analyze_corpus_reference
 from workbench.analysis.corpus.regex_dfa import UnsupportedPatternError, build_dfa, unique_end
-from workbench.analysis.keyword_stats import keyword_stats, keyword_summary
 from workbench.analysis.keywords import LEXICONS
 from workbench.analysis.patterns import TAXONOMIES, PatternLabel, Taxonomy, rule_label
-from workbench.analysis.segment import STRATEGIES
 from workbench.think import parse_think
 
 CUSTOM_LEXICON = ("let me check", "double-check", "hmm", "wait", "é")

@@ -77,12 +77,12 @@ def test_run_quickstart_with_a_tiny_model(tmp_path: Path) -> None:
     assert rows[0]["chosen_id"] == result.chosen_id and rows[0]["rejected_id"] == result.rejected_id
     with wb.Store(result.store) as store:
         assert store.count() == 4
-        verdicts = store.annotations(kind="verdict", history=False)
+        verdicts = store.list_annotations(kind="verdict", history=False)
         assert dict(zip(verdicts["trajectory_id"], verdicts["value"], strict=True)) == {
             result.chosen_id: '"chosen"',
             result.rejected_id: '"rejected"',
         }
-        assert store.pairs()["strategy"].to_list() == ["manual"]
+        assert store.list_pairs()["strategy"].to_list() == ["manual"]
     assert result.chosen_id in result.trace_html.read_text()
     assert any("exported 1 DPO row" in line for line in lines)
 
@@ -97,11 +97,11 @@ def test_demo_headless_fills_the_folder(tmp_path: Path, capsys: pytest.CaptureFi
     for name in ("workbench.db", "trace.html", "dpo.jsonl", "README.md"):
         assert (out / name).is_file(), name
     with wb.Store(out / "workbench.db") as store:
-        frame = store.list()
+        frame = store.list_trajectories()
         assert frame.height == 4 and frame["model"].unique().to_list() == ["smollm2-135m"]
         assert frame["grade"].is_not_null().all()
-        assert all(store.segments(tid) for tid in frame["id"] if store.get(tid).thinking)
-        assert store.pairs().height == 1
+        assert all(store.get_segments(tid) for tid in frame["id"] if store.get(tid).thinking)
+        assert store.list_pairs().height == 1
     row = json.loads((out / "dpo.jsonl").read_text())
     assert row["prompt"][-1]["content"].startswith("Tom has 5 apples")
     assert row["chosen"][0]["content"].startswith("<think>")

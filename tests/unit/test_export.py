@@ -10,7 +10,7 @@ import pytest
 from tests.fixtures.qwen3_tokenizer import default_model_tokenizer, qwen3_tokenizer
 from tests.fixtures.training_data import graded_store
 from workbench import Store, ValidationError
-from workbench.analysis.segment import segment
+from workbench.analysis._segment import segment
 from workbench.export import (
     check_trl,
     export_dpo,
@@ -35,7 +35,7 @@ def paired(tmp_path: Path):
 def test_dpo_conversational_rows_keep_thinking_in_tags(paired) -> None:
     store, ids = paired
     export = export_dpo(store)
-    assert len(export.rows) == store.pairs().height == 4
+    assert len(export.rows) == store.list_pairs().height == 4
     row = next(r for r in export.rows if r["chosen_id"] == ids["short"])
     assert row["prompt"] == [{"role": "user", "content": "What is 6 * 7?"}]
     assert row["chosen"] == [
@@ -88,9 +88,9 @@ def test_sft_kto_and_stepwise(paired) -> None:
 
     long = store.get(ids["long"])
     segments = segment(long, strategy="sentences")
-    store.put_segments(long.id, segments)
-    store.annotate(long.id, "verdict", "good", segment_id=segments[0].id)
-    store.annotate(long.id, "verdict", "bad", segment_id=segments[2].id)
+    store.add_segments(long.id, segments)
+    store.add_annotation(long.id, "verdict", "good", segment_id=segments[0].id)
+    store.add_annotation(long.id, "verdict", "bad", segment_id=segments[2].id)
     with pytest.raises(ValidationError, match="unlabelled='good'"):
         export_stepwise(store)
     steps = export_stepwise(store, unlabelled="good")
@@ -102,7 +102,7 @@ def test_sft_kto_and_stepwise(paired) -> None:
             "trajectory_id": long.id,
         }
     ]
-    store.annotate(long.id, "verdict", "good", segment_id=segments[1].id)
+    store.add_annotation(long.id, "verdict", "good", segment_id=segments[1].id)
     assert export_stepwise(store).counts == {
         "trajectories": 1, "unlabelled_gaps": 0, "steps": 3, "good": 2, "bad": 1
     }  # fmt: skip
@@ -115,7 +115,7 @@ def test_round_trip_to_the_same_pairs(paired, tmp_path: Path, suffix: str) -> No
     written = export.write(tmp_path / f"dpo.{suffix}")
     rows = load_rows(written.path, cache_dir=tmp_path / "hf")
     assert rows == export.rows
-    stored = store.pairs()
+    stored = store.list_pairs()
     assert [(r["pair_id"], r["chosen_id"], r["rejected_id"], r["strategy"]) for r in rows] == list(
         zip(
             stored["id"],

@@ -66,7 +66,7 @@ def make_store(path: Path, n: int = 60) -> list[str]:
                 source_id=f"q{i}",
             )
         )
-    ids = store.add_many(items).inserted
+    ids = store.add_trajectories(items).inserted
     store.close()
     return ids
 
@@ -175,7 +175,7 @@ def test_list_page_is_the_stores_list(store_file: tuple[Path, list[str]]) -> Non
     store = wb.Store(path, readonly=True)
     query = ListQuery.from_args(q(model="QwQ-32B", sort="created", order="asc", limit=5, count=1))
     page = list_page(store, query)
-    expected = store.list(columns=["id"], model="QwQ-32B", limit=5)["id"].to_list()
+    expected = store.list_trajectories(columns=["id"], model="QwQ-32B", limit=5)["id"].to_list()
     assert [r["id"] for r in page["rows"]] == expected
     assert page["total"] == store.count(model="QwQ-32B") == 20
     assert page["rows"][0]["prompt"] == "Question 0: what is 0 + 0?"
@@ -183,7 +183,7 @@ def test_list_page_is_the_stores_list(store_file: tuple[Path, list[str]]) -> Non
         store, ListQuery.from_args(q(model="QwQ-32B", order="asc", offset=5, limit=5))
     )
     assert "total" not in second
-    assert [r["id"] for r in second["rows"]] == store.list(
+    assert [r["id"] for r in second["rows"]] == store.list_trajectories(
         columns=["id"], model="QwQ-32B", limit=5, offset=5
     )["id"].to_list()
     newest = list_page(store, ListQuery.from_args(q(limit=1)))
@@ -229,7 +229,9 @@ def test_add_annotation_stores_segments_and_returns_previous(
     reply = add_annotation(store, tid, label, author="tester", taxonomy="dto")
     assert reply["previous"] is None
     assert reply["annotation"]["kind"] == "label"
-    assert [s.id for s in store.segments(tid)][2] == segment  # the computed segments were stored
+    assert [s.id for s in store.get_segments(tid)][
+        2
+    ] == segment  # the computed segments were stored
     assert reply["state"]["segments"][2]["human_label"] == "planning"
     again = AnnotationRequest.from_json(
         {"kind": "label", "value": "computation", "segment_id": segment}
@@ -414,7 +416,7 @@ def test_viewer_document_and_annotation_round_trip(server: tuple[JupyterServer, 
             (a.segment_id, a.kind): a.value for a in store.get_annotations(tid, history=False)
         }
         assert latest == {(segment, "label"): "verification", (None, "note"): XSS}
-        assert store.segments(tid)[1].id == segment
+        assert store.get_segments(tid)[1].id == segment
 
 
 def test_missing_store_is_a_404_with_a_hint(server: tuple[JupyterServer, list[str]]) -> None:

@@ -41,7 +41,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def _formats(store: Store, **filters) -> Counter:
-    return Counter(store.list(**filters)["think_format"].to_list())
+    return Counter(store.list_trajectories(**filters)["think_format"].to_list())
 
 
 def test_pm_llm_benchmark_think_formats(imported: Store) -> None:
@@ -53,14 +53,16 @@ def test_pm_llm_benchmark_think_formats(imported: Store) -> None:
     # R1-Zero rows without any tag are exactly the ones the data marks as such
     raw = [json.loads(line) for line in imported_path(src).read_text().splitlines()]
     untagged = {r["id"] for r in raw if not r["has_think_open"] and not r["has_think_close"]}
-    none_ids = set(imported.list(source=src, think_format="none")["source_id"].to_list())
+    none_ids = set(
+        imported.list_trajectories(source=src, think_format="none")["source_id"].to_list()
+    )
     assert none_ids == untagged
     for model in ("deepseek-aiDeepSeek-R1", "QwenQwen3-32B", "phi4-reasoning"):
         assert _formats(imported, source=src, model=model) == {"tags": 41}
 
 
 def test_pm_llm_thinking_and_answer_are_sane(imported: Store) -> None:
-    frame = imported.list(
+    frame = imported.list_trajectories(
         source="pm_llm_benchmark_traces/traces.jsonl", think_format=["tags", "close_only"]
     )
     assert frame.filter(pl.col("thinking_chars") == 0).is_empty()
@@ -73,9 +75,9 @@ def test_pm_llm_thinking_and_answer_are_sane(imported: Store) -> None:
 def test_separate_reasoning_sources_are_field(imported: Store) -> None:
     assert _formats(imported, source="from_thinking_to_output/traces.jsonl") == {"field": 256}
     t = imported.get(
-        imported.list(source="from_thinking_to_output/traces.jsonl", model="Deepseek-R1", limit=1)[
-            "id"
-        ][0]
+        imported.list_trajectories(
+            source="from_thinking_to_output/traces.jsonl", model="Deepseek-R1", limit=1
+        )["id"][0]
     )
     assert t.thinking and t.answer and t.gold and t.prompt_text
 
@@ -87,12 +89,14 @@ def test_steering_traces(imported: Store) -> None:
     ) == {"none": 160}
     assert _formats(imported, source=src, model="deepseek-r1-distill-qwen-14b") == {"tags": 80}
     # the thinking column duplicates the tagged text, so it is not kept twice
-    meta = imported.list(source=src, model="deepseek-r1-distill-qwen-14b")["metadata"].to_list()
+    meta = imported.list_trajectories(source=src, model="deepseek-r1-distill-qwen-14b")[
+        "metadata"
+    ].to_list()
     assert sum("thinking_process" in json.loads(m) for m in meta) == 0
 
 
 def test_answer_only_sources(imported: Store) -> None:
-    rg = imported.list(source="reasoning_gym_eval_scored/scored_answers.jsonl")
+    rg = imported.list_trajectories(source="reasoning_gym_eval_scored/scored_answers.jsonl")
     assert rg.height == 3808 and set(rg["think_format"]) == {"none"}
     assert rg["gold"].null_count() == 0
     assert rg.filter(pl.col("answer_chars") == 0).height == 251  # real empty responses are kept
@@ -105,7 +109,7 @@ def test_preference_demo_imports_as_pairs(external: Path, tmp_path: Path) -> Non
     with Store(tmp_path / "dpo.db") as store:
         report = import_file(store, external / "llamafactory_dpo_demo/dpo_en_demo.json")
         assert report.errors == [] and report.read == 300
-        assert report.pairs == store.pairs().height == report.imported // 2
+        assert report.pairs == store.list_pairs().height == report.imported // 2
         assert (
             report.imported + report.duplicates == 600
         )  # repeated records in the file are stored once

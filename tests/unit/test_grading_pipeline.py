@@ -65,7 +65,7 @@ def test_grade_the_ifeval_gpt4_responses(
     assert main(["grade", "--store", str(db), "--grader", "ifeval", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["skipped_already_graded"] == 433
     with Store(db) as store:
-        t = store.get(store.list(correct=False, limit=1)["id"][0])
+        t = store.get(store.list_trajectories(correct=False, limit=1)["id"][0])
         assert t.grade is not None and t.grade.grader == "ifeval"
         followed = [d["followed"] for d in t.grade.details]
         assert not all(followed) and t.grade.score == pytest.approx(sum(followed) / len(followed))

@@ -51,7 +51,7 @@ def write_jsonl(path: Path, rows: list, extra_lines: list[str] | None = None) ->
 
 
 def by_source_id(store: Store) -> dict[str, dict]:
-    return {r["source_id"]: r for r in store.list().iter_rows(named=True)}
+    return {r["source_id"]: r for r in store.list_trajectories().iter_rows(named=True)}
 
 
 def test_jsonl_prompt_response_layout(tmp_path: Path, store: Store) -> None:
@@ -133,7 +133,7 @@ def test_question_answer_model_layout_with_separate_reasoning(tmp_path: Path, st
     ]
     report = import_file(store, write_jsonl(tmp_path / "qa.jsonl", rows))
     assert report.layout["thinking"] == "reasoning" and report.layout["gold"] == "correct_answer"
-    t = store.get(store.list()["id"][0])
+    t = store.get(store.list_trajectories()["id"][0])
     assert (t.think_format, t.thinking, t.answer, t.gold, t.source_id) == (
         "field",
         "Let me think.",
@@ -155,7 +155,7 @@ def test_chat_messages_with_reasoning_content(tmp_path: Path, store: Store) -> N
         }
     ]
     import_file(store, write_jsonl(tmp_path / "chat.jsonl", rows))
-    t = store.get(store.list()["id"][0])
+    t = store.get(store.list_trajectories()["id"][0])
     assert t.think_format == "field" and t.thinking == "Adding two and two." and t.answer == "4"
     assert [m["role"] for m in t.prompt] == ["system", "user"]
 
@@ -172,12 +172,12 @@ def test_sharegpt_conversations_and_preference_pairs(tmp_path: Path, store: Stor
     path.write_text(json.dumps(rows, indent=2))
     report = import_file(store, path)
     assert report.imported == 2 and report.pairs == 1
-    pair = store.pairs().row(0, named=True)
+    pair = store.list_pairs().row(0, named=True)
     chosen, rejected = store.get(pair["chosen_id"]), store.get(pair["rejected_id"])
     assert (chosen.answer, chosen.thinking, rejected.answer) == ("A", "ok", "B")
     assert chosen.prompt == [{"role": "user", "content": "Pick one"}]
     again = import_file(store, path)
-    assert again.imported == 0 and again.pairs == 0 and store.pairs().height == 1
+    assert again.imported == 0 and again.pairs == 0 and store.list_pairs().height == 1
 
 
 def test_json_array_reports_line_numbers(tmp_path: Path, store: Store) -> None:
@@ -212,7 +212,7 @@ def test_parquet_csv_tsv_gzip(tmp_path: Path) -> None:
         with Store(tmp_path / f"{name}.db") as s:
             report = import_file(s, tmp_path / name)
             assert report.ok and report.imported == 4, (name, report.errors)
-            formats = sorted(s.list()["think_format"].to_list())
+            formats = sorted(s.list_trajectories()["think_format"].to_list())
             assert formats == ["close_only", "empty", "none", "tags"], name
 
 
@@ -235,7 +235,7 @@ def test_datasets_save_to_disk_folder(tmp_path: Path, store: Store) -> None:
     dd.save_to_disk(str(tmp_path / "ds"))
     report = import_file(store, tmp_path / "ds")
     assert report.format == "datasets" and report.imported == 4
-    splits = sorted(json.loads(m)["split"] for m in store.list()["metadata"])
+    splits = sorted(json.loads(m)["split"] for m in store.list_trajectories()["metadata"])
     assert splits == ["test", "train", "train", "train"]
 
 
@@ -267,7 +267,7 @@ def test_map_overrides(tmp_path: Path, store: Store) -> None:
     )
     report = import_file(store, path, mapping=mapping)
     assert report.ok, report.errors
-    t = store.get(store.list()["id"][0])
+    t = store.get(store.list_trajectories()["id"][0])
     assert (t.prompt_text, t.thinking, t.answer, t.model, t.source_id, t.gold) == (
         "Q",
         "t",
@@ -323,9 +323,9 @@ def test_thinking_column_copied_into_response_is_not_double_counted(
 def test_tags_and_default_model(tmp_path: Path, store: Store) -> None:
     rows = [{"prompt": "p", "response": "r"}]
     import_file(store, write_jsonl(tmp_path / "t.jsonl", rows), model="my-model", tags=["batch1"])
-    t = store.get(store.list()["id"][0])
+    t = store.get(store.list_trajectories()["id"][0])
     assert t.model == "my-model" and t.tags == ["batch1"]
-    assert wb.Store(store.path).list(tags="batch1").height == 1
+    assert wb.Store(store.path).list_trajectories(tags="batch1").height == 1
 
 
 def test_join_brings_in_fields_by_key(tmp_path: Path, store: Store) -> None:
@@ -340,7 +340,7 @@ def test_join_brings_in_fields_by_key(tmp_path: Path, store: Store) -> None:
     assert report.imported == 2 and report.unjoined == 1
     rows = {
         json.loads(r["metadata"])["question_id"]: r["id"]
-        for r in store.list().iter_rows(named=True)
+        for r in store.list_trajectories().iter_rows(named=True)
     }
     joined = store.get(rows["q1"])
     assert joined.prompt_text == "What?" and joined.metadata["level"] == 2

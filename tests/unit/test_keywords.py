@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from workbench import Store, TokenArrays, Trajectory, import_file
-from workbench.analysis.keyword_stats import keyword_counts, keyword_stats, keyword_summary
+from workbench.analysis._keyword_stats import keyword_counts, keyword_stats, keyword_summary
 from workbench.analysis.keywords import LEXICONS, find_keywords, get_lexicon
 from workbench.cli import main
 
@@ -148,7 +148,7 @@ def test_hits_per_model_equal_an_independent_count(
 def test_cli_stats_keywords_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "k.db"
     with Store(db) as s:
-        s.add_many(
+        s.add_trajectories(
             [
                 traj("wait, but wait", model="m1", metadata={"category": "x"}),
                 traj("fine", model="m2", metadata={"category": "y"}),

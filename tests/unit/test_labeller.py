@@ -122,9 +122,9 @@ def test_train_on_hand_labels_and_analyze_with_the_model(
     assert "at least two kinds" in capsys.readouterr().err
     names = ["setup", "doubt", "arithmetic", "checking"]
     with Store(db) as store:
-        for tid in store.list()["id"]:
-            for seg, name in zip(store.segments(tid), names, strict=True):
-                store.annotate(tid, "label", name, segment_id=seg.id)
+        for tid in store.list_trajectories()["id"]:
+            for seg, name in zip(store.get_segments(tid), names, strict=True):
+                store.add_annotation(tid, "label", name, segment_id=seg.id)
     assert (
         main(["train-labeller", "--store", str(db), "--out", str(tmp_path / "m.npz"), "--json"])
         == 0
@@ -137,5 +137,5 @@ def test_train_on_hand_labels_and_analyze_with_the_model(
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["taxonomy"] == "model" and set(summary["labels"]) == set(names)
     with Store(db) as store:
-        segs = store.segments(store.list()["id"][0])
+        segs = store.get_segments(store.list_trajectories()["id"][0])
     assert [s.labels[0] for s in segs] == names and {s.label_source for s in segs} == {"model"}

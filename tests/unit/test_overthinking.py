@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from workbench import Grade, TokenArrays, Trajectory
-from workbench.analysis.overthinking import (
+from workbench.analysis._overthinking import (
     answer_forms,
     external_redundancy,
     first_correct_solution,
@@ -107,7 +107,7 @@ def test_overthinking_frame_summary_and_cli(tmp_path, capsys) -> None:
     import json
 
     from workbench import Store
-    from workbench.analysis.overthinking import overthinking_frame, overthinking_summary
+    from workbench.analysis._overthinking import overthinking_frame, overthinking_summary
     from workbench.cli import main
 
     ts = [
@@ -123,7 +123,7 @@ def test_overthinking_frame_summary_and_cli(tmp_path, capsys) -> None:
     assert summary["share_with_fcs"].to_list() == [0.5, 1.0]
     db = tmp_path / "o.db"
     with Store(db) as s:
-        s.add_many(ts)
+        s.add_trajectories(ts)
     assert main(["stats", "overthinking", "--store", str(db), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["model"] for r in rows] == ["m1", "m2"] and rows[1]["erd_mean"] == pytest.approx(

@@ -131,3 +131,30 @@ def test_no_hint_installs_the_unrelated_workbench_package() -> None:
         text = path.read_text(encoding="utf-8", errors="replace")
         bad += [f"{name}: {m.group(0)}" for m in _BAD_HINT.finditer(text)]
     assert not bad, bad
+
+
+FACES = ("workbench", "workbench.analysis")
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_no_public_name_of_a_face_is_shadowed_by_a_submodule(face: str) -> None:
+    # Importing ``pkg.name`` binds the submodule as attribute ``name`` of ``pkg``: a function
+    # exported under the name of a submodule would then turn into that module. Names that are
+    # meant to be submodules are listed as modules in the face.
+    code = (
+        "import importlib, pkgutil, types, json\n"
+        f"pkg = importlib.import_module({face!r})\n"
+        "for info in pkgutil.iter_modules(pkg.__path__):\n"
+        "    if not info.name.startswith('_'):\n"
+        "        try:\n"
+        "            importlib.import_module(f'{pkg.__name__}.{info.name}')\n"
+        "        except ImportError:\n"
+        "            pass\n"
+        "wrong = [n for n in pkg.__all__ if isinstance(getattr(pkg, n), types.ModuleType)\n"
+        "         and n not in getattr(pkg, 'SUBMODULES', ())]\n"
+        "print(json.dumps(wrong))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert out.stdout.strip() == "[]", f"{face}: these names turned into submodules: {out.stdout}"

@@ -21,7 +21,7 @@ def graded(tmp_path: Path):
 
 
 def pairs_by_ids(store: Store, strategy: str) -> set[tuple[str, str]]:
-    frame = store.pairs(strategy=strategy)
+    frame = store.list_pairs(strategy=strategy)
     return set(zip(frame["chosen_id"], frame["rejected_id"], strict=True))
 
 
@@ -44,7 +44,7 @@ def test_correctness_pairs_correct_against_incorrect(graded) -> None:
     assert prov["parameters"]["selection"]["dedup"] is True
     # a second run stores nothing new and loses nothing
     again = make_pairs(store, "correctness")
-    assert again.new_pairs == 0 and again.already_stored == 3 and store.pairs().height == 3
+    assert again.new_pairs == 0 and again.already_stored == 3 and store.list_pairs().height == 3
 
 
 def test_length_pairs_shorter_correct_is_chosen(graded) -> None:
@@ -60,7 +60,7 @@ def test_length_pairs_shorter_correct_is_chosen(graded) -> None:
 def test_grade_pairs_on_a_metadata_field_with_selection(graded) -> None:
     store, ids = graded
     report = make_pairs(store, "grade", field="judge_grade", dry_run=True)
-    assert len(report.pair_ids) == 4 and store.pairs().is_empty()  # 3 in P1, 1 in P2
+    assert len(report.pair_ids) == 4 and store.list_pairs().is_empty()  # 3 in P1, 1 in P2
     capped = make_pairs(
         store,
         "grade",
@@ -94,7 +94,7 @@ def test_errors_are_clear_and_write_nothing(graded, tmp_path: Path) -> None:
         make_pairs(store, "manual")
     with pytest.raises(ValidationError, match="no trajectories"):
         make_pairs(store, "correctness", model="nobody")
-    assert store.pairs().is_empty() and len(store) == 5
+    assert store.list_pairs().is_empty() and len(store) == 5
     with Store(tmp_path / "ungraded.db") as bare:
         bare.add(Trajectory(prompt="q", raw="<think>a</think>b"))
         with pytest.raises(ValidationError, match="graded"):
@@ -109,10 +109,12 @@ def test_errors_are_clear_and_write_nothing(graded, tmp_path: Path) -> None:
 
 def test_manual_pairs_from_latest_verdicts(graded) -> None:
     store, ids = graded
-    store.annotate(ids["long"], "verdict", "chosen", author="ann")
-    store.annotate(ids["wrong"], "verdict", "chosen", author="ann")
-    store.annotate(ids["wrong"], "verdict", "rejected", author="bob")  # the latest counts
-    store.annotate(ids["right2"], "verdict", "chosen", author="ann")  # no rejected in its group
+    store.add_annotation(ids["long"], "verdict", "chosen", author="ann")
+    store.add_annotation(ids["wrong"], "verdict", "chosen", author="ann")
+    store.add_annotation(ids["wrong"], "verdict", "rejected", author="bob")  # the latest counts
+    store.add_annotation(
+        ids["right2"], "verdict", "chosen", author="ann"
+    )  # no rejected in its group
     report = make_pairs(store, "manual")
     assert pairs_by_ids(store, "manual") == {(ids["long"], ids["wrong"])}
     notes = report.pairs[0].provenance["annotations"]
@@ -200,6 +202,6 @@ def test_values() -> None:
 def test_provenance_is_json(graded) -> None:
     store, _ = graded
     make_pairs(store, "correctness", model="m")
-    for raw in store.pairs()["provenance"]:
+    for raw in store.list_pairs()["provenance"]:
         prov = json.loads(raw)
         assert prov["parameters"]["filters"] == {"model": "m"}

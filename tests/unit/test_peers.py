@@ -7,13 +7,13 @@ import json
 import pytest
 
 from workbench import Segment, Trajectory
+from workbench.analysis._segment import segment
 from workbench.analysis.peers import (
     align_sections,
     normalise,
     parse_steering_annotations,
     peer_labels_for_segments,
 )
-from workbench.analysis.segment import segment
 
 
 def _seg(start: int, end: int) -> Segment:

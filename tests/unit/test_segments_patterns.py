@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from workbench import Store, TokenArrays, Trajectory
+from workbench.analysis._segment import segment, segment_text, sentence_spans
 from workbench.analysis.patterns import TAXONOMIES, get_taxonomy, label_segments, rule_label
 from workbench.analysis.pipeline import analyze_store, analyze_trajectory
-from workbench.analysis.segment import segment, segment_text, sentence_spans
 from workbench.cli import main
 
 THINKING = (
@@ -125,13 +125,13 @@ def test_analyze_trajectory_and_store(tmp_path: Path, capsys: pytest.CaptureFixt
         store.add(t)
         summary = analyze_store(store, lexicon="nowait")
         assert summary["trajectories"] == 1 and summary["segments"] == len(segs)
-        stored = store.segments(t.id)
+        stored = store.get_segments(t.id)
         assert [s.labels for s in stored] == [s.labels for s in segs]
-        store.annotate(t.id, "label", "verification", segment_id=stored[2].id)
+        store.add_annotation(t.id, "label", "verification", segment_id=stored[2].id)
         analyze_store(
             store
         )  # re-analysis keeps the same segment ids, so the hand label still applies
-        assert stored[2].id in {s.id for s in store.segments(t.id)}
+        assert stored[2].id in {s.id for s in store.get_segments(t.id)}
     assert main(["analyze", "--store", str(db), "--taxonomy", "venhoff", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["taxonomy"] == "venhoff" and out["segments"] > 0

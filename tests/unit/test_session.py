@@ -43,7 +43,7 @@ def test_generate_returns_at_once_and_records(store_path: Path) -> None:
     assert time.perf_counter() - start < 0.3 and not run.done
     time.sleep(0.35)
     with Store(store_path) as s:
-        partial = s.list()
+        partial = s.list_trajectories()
         assert partial.height == 2 and set(partial["status"]) == {"partial"}
         assert partial["thinking_chars"].max() > 0
     trajectories = run.wait(30)
@@ -147,7 +147,7 @@ def test_backend_errors_end_the_run_and_the_session_stays_usable(store_path: Pat
     run2 = session.generate("q")
     assert run2.wait(5)[0].status == "complete"
     with Store(store_path) as s:
-        assert sorted(s.list()["status"].to_list()) == ["complete", "error"]
+        assert sorted(s.list_trajectories()["status"].to_list()) == ["complete", "error"]
 
 
 def test_broken_subscriber_does_not_stop_the_run(store_path: Path) -> None:
@@ -242,7 +242,7 @@ def test_a_run_analyses_and_stores_its_segments_without_any_widget(store_path: P
     assert run.segments is not None and len(run.segments) == 2
     with Store(store_path) as s:
         for t, segments in zip(trajectories, run.segments, strict=True):
-            stored = s.segments(t.id)
+            stored = s.get_segments(t.id)
             assert stored and [x.id for x in stored] == [x.id for x in segments]
             assert all(x.labels and x.label_source == "rule" for x in stored)
     # and a run asked not to analyse leaves no segments
@@ -250,7 +250,7 @@ def test_a_run_analyses_and_stores_its_segments_without_any_widget(store_path: P
     (t,) = quiet.wait(30)
     assert quiet.segments is None
     with Store(store_path) as s:
-        assert s.segments(t.id) == []
+        assert s.get_segments(t.id) == []
     session.close()
 
 

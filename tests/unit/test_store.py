@@ -76,24 +76,24 @@ def test_get_missing_and_ambiguous(store: Store) -> None:
 
 
 def test_dedup_by_source_id(store: Store) -> None:
-    first = store.add_many([traj(i) for i in range(5)])
+    first = store.add_trajectories([traj(i) for i in range(5)])
     assert len(first.inserted) == 5
-    again = store.add_many([traj(i) for i in range(7)])
+    again = store.add_trajectories([traj(i) for i in range(7)])
     assert len(again.duplicates) == 5 and len(again.inserted) == 2
     assert len(store) == 7
     # the same key twice in one batch
-    dup = store.add_many([traj(10), traj(10)])
+    dup = store.add_trajectories([traj(10), traj(10)])
     assert len(dup.inserted) == 1 and len(dup.duplicates) == 1
 
 
 def test_list_filters(store: Store) -> None:
-    store.add_many([traj(i) for i in range(12)])
-    ids = store.list()["id"].to_list()
+    store.add_trajectories([traj(i) for i in range(12)])
+    ids = store.list_trajectories()["id"].to_list()
     store.update(ids[0], grade=1.0, tags=["gold", "keep"])
     store.update(ids[1], grade=0.0, tags=["keep"])
     store.update(ids[2], grade=0.5)
 
-    df = store.list()
+    df = store.list_trajectories()
     assert df.height == 12
     assert df.schema["tags"] == pl.List(pl.String)
     assert set(df.columns) >= {
@@ -107,39 +107,44 @@ def test_list_filters(store: Store) -> None:
         "grade",
         "metadata",
     }
-    assert store.list(model="m-a").height == 6
-    assert store.list(model=["m-a", "m-b"]).height == 12
-    assert store.list(tags="keep").height == 2
-    assert store.list(tags=["keep", "gold"]).height == 1
-    assert store.list(grade=1.0).height == 1
-    assert store.list(grade=(0.5, None)).height == 2
-    assert store.list(graded=True).height == 3
-    assert store.list(graded=False).height == 9
-    assert store.list(metadata={"category": "math"}).height == 4
-    assert store.list(metadata={"idx": [1, 2, 3]}).height == 3
-    assert store.list(metadata={"flag": True}).height == 6
-    assert store.list(metadata={"missing": None}).height == 12
-    assert store.list(search="WAIT WAIT WAIT WAIT WAIT WAIT WAIT WAIT WAIT WAIT WAIT").height == 1
-    assert store.list(search="question 1").height == 3  # 1, 10, 11 (prompt search)
-    assert store.list(search="100%").height == 0  # LIKE wildcards are escaped
+    assert store.list_trajectories(model="m-a").height == 6
+    assert store.list_trajectories(model=["m-a", "m-b"]).height == 12
+    assert store.list_trajectories(tags="keep").height == 2
+    assert store.list_trajectories(tags=["keep", "gold"]).height == 1
+    assert store.list_trajectories(grade=1.0).height == 1
+    assert store.list_trajectories(grade=(0.5, None)).height == 2
+    assert store.list_trajectories(graded=True).height == 3
+    assert store.list_trajectories(graded=False).height == 9
+    assert store.list_trajectories(metadata={"category": "math"}).height == 4
+    assert store.list_trajectories(metadata={"idx": [1, 2, 3]}).height == 3
+    assert store.list_trajectories(metadata={"flag": True}).height == 6
+    assert store.list_trajectories(metadata={"missing": None}).height == 12
+    assert (
+        store.list_trajectories(
+            search="WAIT WAIT WAIT WAIT WAIT WAIT WAIT WAIT WAIT WAIT WAIT"
+        ).height
+        == 1
+    )
+    assert store.list_trajectories(search="question 1").height == 3  # 1, 10, 11 (prompt search)
+    assert store.list_trajectories(search="100%").height == 0  # LIKE wildcards are escaped
     assert store.count(model="m-b", graded=True) == 1
-    page = store.list(limit=5, offset=10)
+    page = store.list_trajectories(limit=5, offset=10)
     assert page.height == 2
-    top = store.list(order_by="thinking_chars", descending=True, limit=1)
+    top = store.list_trajectories(order_by="thinking_chars", descending=True, limit=1)
     assert top["source_id"][0] == "q11"
-    assert store.list(columns=["id", "grade"]).columns == ["id", "grade"]
+    assert store.list_trajectories(columns=["id", "grade"]).columns == ["id", "grade"]
 
 
 def test_typo_in_filter_is_rejected(store: Store) -> None:
     with pytest.raises(wb.ValidationError, match="did you mean 'model'"):
-        store.list(modle="x")
+        store.list_trajectories(modle="x")
     with pytest.raises(wb.ValidationError, match="order_by"):
-        store.list(order_by="size")
+        store.list_trajectories(order_by="size")
 
 
 def test_unnest_metadata(store: Store) -> None:
-    store.add_many([traj(i) for i in range(3)])
-    wide = wb.unnest_metadata(store.list())
+    store.add_trajectories([traj(i) for i in range(3)])
+    wide = wb.unnest_metadata(store.list_trajectories())
     assert {"category", "idx", "flag"} <= set(wide.columns)
     assert wide["idx"].to_list() == [0, 1, 2]
 
@@ -191,58 +196,58 @@ def test_segments_replace_and_text(store: Store) -> None:
             keyword_hits=[(start + 11, start + 15, "wait")],
         ),
     ]
-    store.put_segments(t.id, segs)
-    got = store.segments(t.id)
+    store.add_segments(t.id, segs)
+    got = store.get_segments(t.id)
     assert [s.text for s in got] == [t.raw[s.char_span[0] : s.char_span[1]] for s in segs]
     assert got[0].labels == ["planning"] and got[1].keyword_hits == [
         (start + 11, start + 15, "wait")
     ]
-    store.put_segments(t.id, segs[:1])
-    assert len(store.segments(t.id)) == 1
+    store.add_segments(t.id, segs[:1])
+    assert len(store.get_segments(t.id)) == 1
     with pytest.raises(wb.ValidationError, match="Segment.trajectory_id"):
-        store.put_segments(t.id, [Segment(trajectory_id="other", char_span=(0, 1))])
+        store.add_segments(t.id, [Segment(trajectory_id="other", char_span=(0, 1))])
 
 
 def test_annotations_are_append_only_with_history(store: Store) -> None:
     tid = store.add(traj(1))
-    a1 = store.annotate(tid, "rating", 3, author="ann")
-    a2 = store.annotate(tid, "rating", 5, author="ann")
-    store.annotate(tid, "label", ["verification"], segment_id=f"{tid}:0-5", author="bob")
-    store.annotate(tid, "note", "looks fine", author="ann")
-    store.annotate(tid, "note", None, author="ann")  # cleared
+    a1 = store.add_annotation(tid, "rating", 3, author="ann")
+    a2 = store.add_annotation(tid, "rating", 5, author="ann")
+    store.add_annotation(tid, "label", ["verification"], segment_id=f"{tid}:0-5", author="bob")
+    store.add_annotation(tid, "note", "looks fine", author="ann")
+    store.add_annotation(tid, "note", None, author="ann")  # cleared
     assert a2.id > a1.id
-    history = store.annotations(tid)
+    history = store.list_annotations(tid)
     assert history.height == 5
-    current = store.annotations(tid, history=False)
+    current = store.list_annotations(tid, history=False)
     assert sorted(current["kind"].to_list()) == ["label", "rating"]
     assert json.loads(current.filter(pl.col("kind") == "rating")["value"][0]) == 5
     objs = store.get_annotations(tid, history=False)
     assert {a.kind: a.value for a in objs} == {"rating": 5, "label": ["verification"]}
-    assert store.annotations(author="bob").height == 1
+    assert store.list_annotations(author="bob").height == 1
     with pytest.raises(wb.NotFoundError):
-        store.annotate("missing", "rating", 1)
+        store.add_annotation("missing", "rating", 1)
     with pytest.raises(wb.ValidationError, match="Annotation.kind"):
-        store.annotate(tid, "stars", 1)
-    assert store.annotations(tid).height == 5  # the rejected ones wrote nothing
+        store.add_annotation(tid, "stars", 1)
+    assert store.list_annotations(tid).height == 5  # the rejected ones wrote nothing
 
 
 def test_pairs(store: Store) -> None:
     a, b = traj(1), traj(2)
-    store.add_many([a, b])
+    store.add_trajectories([a, b])
     p = Pair(
         prompt_key="k", chosen_id=a.id, rejected_id=b.id, strategy="manual", provenance={"by": "me"}
     )
     assert store.add_pair(p) == p.id
     again = Pair(prompt_key="k", chosen_id=a.id, rejected_id=b.id, strategy="manual")
     assert store.add_pair(again) == p.id  # the same pair is stored once
-    assert store.pairs().height == 1
+    assert store.list_pairs().height == 1
     assert store.get_pair(p.id) == p
     with pytest.raises(wb.NotFoundError, match="Pair.chosen_id"):
         store.add_pair(Pair(prompt_key="k", chosen_id="nope", rejected_id=b.id, strategy="manual"))
 
 
 def test_info(store: Store) -> None:
-    store.add_many([traj(i) for i in range(4)])
+    store.add_trajectories([traj(i) for i in range(4)])
     info = store.info()
     assert info["counts"]["trajectories"] == 4
     assert info["models"] == {"m-a": 2, "m-b": 2}
@@ -277,7 +282,7 @@ def test_migrations_run_in_order_and_keep_data(tmp_path: Path) -> None:
     path = tmp_path / "m.db"
     with Store(path) as s:
         tid = s.add(traj(1))
-        s.annotate(tid, "rating", 4)
+        s.add_annotation(tid, "rating", 4)
 
     def add_column(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE trajectories ADD COLUMN reviewer TEXT")
@@ -285,7 +290,7 @@ def test_migrations_run_in_order_and_keep_data(tmp_path: Path) -> None:
     with Store(path, migrations=(*MIGRATIONS, add_column)) as s:
         assert s.schema_version == len(MIGRATIONS) + 1
         assert s.get(tid).model == "m-b"
-        assert s.annotations(tid).height == 1
+        assert s.list_annotations(tid).height == 1
         cols = [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(trajectories)")]
         assert "reviewer" in cols
 
@@ -334,7 +339,7 @@ def test_v1_store_migrates_grades_to_objects(tmp_path: Path) -> None:
         assert s.schema_version == len(MIGRATIONS)
         t = s.get("t1")
         assert t.grade == wb.Grade(score=0.75, grader="unspecified")
-        assert s.list(graded=True).height == 1
+        assert s.list_trajectories(graded=True).height == 1
 
 
 def test_grade_objects(store: Store) -> None:
@@ -343,11 +348,28 @@ def test_grade_objects(store: Store) -> None:
     store.update(tid, grade=wb.Grade(correct=False, score=0.0, grader="math", details=details))
     got = store.get(tid).grade
     assert got == wb.Grade(correct=False, score=0.0, grader="math", details=details)
-    assert store.list(correct=False)["grader"].to_list() == ["math"]
-    assert store.list(correct=True).is_empty()
+    assert store.list_trajectories(correct=False)["grader"].to_list() == ["math"]
+    assert store.list_trajectories(correct=True).is_empty()
     store.update(tid, grade=None)
-    assert store.get(tid).grade is None and store.list(graded=True).is_empty()
+    assert store.get(tid).grade is None and store.list_trajectories(graded=True).is_empty()
     with pytest.raises(wb.ValidationError, match="Grade"):
         wb.Grade(grader="x")
     with pytest.raises(wb.ValidationError, match="Grade.correct"):
         wb.Grade(correct=1, score=1.0)  # type: ignore[arg-type]
+
+
+def test_the_previous_method_names_still_work_and_warn(tmp_path) -> None:
+    from workbench.store.store import DEPRECATED_NAMES
+
+    with Store(tmp_path / "s.db") as s:
+        for old, new in DEPRECATED_NAMES.items():
+            assert callable(getattr(s, new)), new
+            assert getattr(Store, old).__name__ == old
+        tid = s.add(Trajectory(prompt="q", raw="<think>a</think>b"))
+        with pytest.warns(
+            DeprecationWarning, match=r"Store\.annotate\(\) is deprecated.*add_annotation"
+        ):
+            s.annotate(tid, "rating", 3)
+        with pytest.warns(DeprecationWarning, match=r"Store\.list\(\) is deprecated"):
+            assert s.list()["id"].to_list() == [tid]
+        assert s.list_annotations(tid).height == 1

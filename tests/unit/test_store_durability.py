@@ -20,7 +20,7 @@ path, tid, author, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 store = Store(path)
 print("ready", flush=True)
 for i in range(n):
-    ann = store.annotate(tid, "rating", i % 5 + 1, author=author)
+    ann = store.add_annotation(tid, "rating", i % 5 + 1, author=author)
     print(ann.id, flush=True)   # acknowledged: annotate() has returned
 """
 
@@ -46,7 +46,7 @@ def test_two_processes_write_1000_annotations_each(store_path: Path) -> None:
     for p, (_, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
     with Store(store_path) as s:
-        frame = s.annotations(tid)
+        frame = s.list_annotations(tid)
         assert frame.height == 2000
         assert frame.group_by("author").len().sort("author")["len"].to_list() == [1000, 1000]
         assert frame["id"].n_unique() == 2000
@@ -72,6 +72,6 @@ def test_acknowledged_annotations_survive_sigkill(store_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
     assert len(acked) >= 300
     with Store(store_path) as s:
-        stored = set(s.annotations(tid)["id"].to_list())
+        stored = set(s.list_annotations(tid)["id"].to_list())
     missing = set(acked) - stored
     assert not missing, f"{len(missing)} acknowledged annotations lost"

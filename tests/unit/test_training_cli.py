@@ -90,7 +90,7 @@ def test_pm_llm_benchmark_grade_pairs_export_for_trl(
     assert code == 0 and "grade:" in out and "over max_length 1024" in out
     assert "TRL keeps the start" in err  # these traces are long
     with Store(db, readonly=True) as store:
-        pairs = store.pairs()
+        pairs = store.list_pairs()
         assert 0 < pairs.height <= 3 * 41
         for prov in map(json.loads, pairs["provenance"].to_list()[:5]):
             assert prov["chosen_value"] - prov["rejected_value"] >= 2

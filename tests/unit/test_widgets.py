@@ -18,8 +18,8 @@ pytest.importorskip("anywidget")
 from workbench import Store, Trajectory
 from workbench.analysis.keywords import find_keywords
 from workbench.analysis.pipeline import AnalysisOptions, analyze_trajectory
+from workbench.attention import ConstraintAttention, token_parts
 from workbench.backends import ReplayBackend, TokenEvent
-from workbench.constraints.frames import ConstraintAttention, token_parts
 from workbench.display import TRAJECTORY_MIME, browse, trajectory_html
 from workbench.session import Session
 from workbench.session.stream import SampleStream
@@ -241,7 +241,7 @@ def test_live_trace_batches_tokens_and_replays_state(store_path: Path) -> None:
     # the run's segments were stored for the annotator, with the same ids
     store = session.store
     assert store is not None
-    stored = store.segments(run.trajectory_ids[0])
+    stored = store.get_segments(run.trajectory_ids[0])
     assert [s.id for s in stored] == [s["id"] for s in snap["samples"][0]["segments"]]
     session.close()
 
@@ -294,7 +294,7 @@ def test_finished_trajectory_uses_stored_segments_and_tokens(store: Store) -> No
     )
     store.add(t)
     segs = analyze_trajectory(t)
-    store.put_segments(t.id, segs)
+    store.add_segments(t.id, segs)
     trace = LiveTrace(t, store=store, shade="logprob")
     trace.sent = []
     trace.handle_message({"type": "ready", "view": "v", "protocol": PROTOCOL_HASH})
@@ -336,7 +336,7 @@ def test_annotator_persists_every_action_and_undoes(store: Store) -> None:
         {"type": "annotate", "request_id": 1, "segment_id": seg, "kind": "label", "value": label}
     )
     assert out["ok"] and out["state"]["segments"][2]["human_label"] == label
-    latest = store.annotations(a.id, history=False)
+    latest = store.list_annotations(a.id, history=False)
     assert latest.filter(latest["segment_id"] == seg)["value"].to_list() == [json.dumps(label)]
     act({"type": "annotate", "request_id": 2, "segment_id": None, "kind": "rating", "value": 4})
     act(
@@ -364,8 +364,8 @@ def test_annotator_persists_every_action_and_undoes(store: Store) -> None:
     assert out["ok"] and out["state"]["segments"][2]["note"] is None
     out = act({"type": "undo", "request_id": 6})  # the verdict goes
     assert out["state"]["verdict"] is None and out["state"]["rating"] == 4
-    assert len(store.annotations(a.id)) == 6  # append-only: undo is recorded too
-    assert set(store.annotations(a.id)["author"].to_list()) == {"tester"}
+    assert len(store.list_annotations(a.id)) == 6  # append-only: undo is recorded too
+    assert set(store.list_annotations(a.id)["author"].to_list()) == {"tester"}
     out = act(
         {
             "type": "annotate",
@@ -379,7 +379,7 @@ def test_annotator_persists_every_action_and_undoes(store: Store) -> None:
     ann.sent = []
     ann.handle_message({"type": "navigate", "index": 1})
     assert sent_of(ann)[0]["type"] == "doc" and sent_of(ann)[0]["info"]["id"] == b.id
-    assert store.segments(b.id)  # analysed and stored on first view
+    assert store.get_segments(b.id)  # analysed and stored on first view
 
 
 # -- PairBuilder, heatmap, stats ------------------------------------------------------------------------
@@ -397,7 +397,7 @@ def test_pair_builder_stores_manual_pairs(store: Store) -> None:
     pb.handle_message({"type": "choose", "request_id": 1, "chosen": "right"})
     ack = sent_of(pb)[-1]
     assert ack["ok"], ack
-    pairs = store.pairs()
+    pairs = store.list_pairs()
     assert pairs.height == 1 and pairs["strategy"][0] == "manual"
     assert pairs["chosen_id"][0] == msg["right"]["info"]["id"]
     with pytest.raises(Exception, match="one prompt"):

@@ -17,9 +17,17 @@ from typing import TYPE_CHECKING
 from workbench._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from workbench.analysis._keyword_stats import keyword_counts, keyword_stats, keyword_summary
+    from workbench.analysis._overthinking import (
+        Overthinking,
+        first_correct_solution,
+        overthinking,
+        overthinking_frame,
+        overthinking_summary,
+    )
+    from workbench.analysis._segment import segment, segment_text
     from workbench.analysis.corpus import CorpusAnalytics, analyze_corpus
     from workbench.analysis.grading.pipeline import grade_store, grade_trajectory
-    from workbench.analysis.keyword_stats import keyword_counts, keyword_stats, keyword_summary
     from workbench.analysis.keywords import (
         LEXICONS,
         KeywordHit,
@@ -28,43 +36,36 @@ if TYPE_CHECKING:
         get_lexicon,
     )
     from workbench.analysis.labeller import ModelLabeller
-    from workbench.analysis.overthinking import (
-        Overthinking,
-        first_correct_solution,
-        overthinking,
-        overthinking_frame,
-        overthinking_summary,
-    )
     from workbench.analysis.patterns import TAXONOMIES, Taxonomy, get_taxonomy, label_segments
     from workbench.analysis.pipeline import analyze_store, analyze_trajectory
-    from workbench.analysis.segment import segment
 
 _WHERE = {
     "CorpusAnalytics": "workbench.analysis.corpus",
     "analyze_corpus": "workbench.analysis.corpus",
     "grade_store": "workbench.analysis.grading.pipeline",
     "grade_trajectory": "workbench.analysis.grading.pipeline",
-    "keyword_counts": "workbench.analysis.keyword_stats",
-    "keyword_stats": "workbench.analysis.keyword_stats",
-    "keyword_summary": "workbench.analysis.keyword_stats",
+    "keyword_counts": "workbench.analysis._keyword_stats",
+    "keyword_stats": "workbench.analysis._keyword_stats",
+    "keyword_summary": "workbench.analysis._keyword_stats",
     "LEXICONS": "workbench.analysis.keywords",
     "KeywordHit": "workbench.analysis.keywords",
     "Lexicon": "workbench.analysis.keywords",
     "find_keywords": "workbench.analysis.keywords",
     "get_lexicon": "workbench.analysis.keywords",
     "ModelLabeller": "workbench.analysis.labeller",
-    "Overthinking": "workbench.analysis.overthinking",
-    "first_correct_solution": "workbench.analysis.overthinking",
-    "overthinking": "workbench.analysis.overthinking",
-    "overthinking_frame": "workbench.analysis.overthinking",
-    "overthinking_summary": "workbench.analysis.overthinking",
+    "Overthinking": "workbench.analysis._overthinking",
+    "first_correct_solution": "workbench.analysis._overthinking",
+    "overthinking": "workbench.analysis._overthinking",
+    "overthinking_frame": "workbench.analysis._overthinking",
+    "overthinking_summary": "workbench.analysis._overthinking",
     "TAXONOMIES": "workbench.analysis.patterns",
     "Taxonomy": "workbench.analysis.patterns",
     "get_taxonomy": "workbench.analysis.patterns",
     "label_segments": "workbench.analysis.patterns",
     "analyze_store": "workbench.analysis.pipeline",
     "analyze_trajectory": "workbench.analysis.pipeline",
-    "segment": "workbench.analysis.segment",
+    "segment": "workbench.analysis._segment",
+    "segment_text": "workbench.analysis._segment",
 }
 
 __all__ = [
@@ -93,6 +94,7 @@ __all__ = [
     "overthinking_frame",
     "overthinking_summary",
     "segment",
+    "segment_text",
 ]
 
 __getattr__, __dir__ = lazy_attributes(__name__, _WHERE, [])

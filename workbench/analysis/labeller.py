@@ -214,7 +214,7 @@ def labelled_segments_from_store(store: Any, **filters: Any) -> tuple[list[Segme
     """
     import json
 
-    current = store.annotations(kind="label", history=False)
+    current = store.list_annotations(kind="label", history=False)
     by_segment: dict[str, str] = {}
     for row in current.iter_rows(named=True):
         if row["segment_id"] is None:
@@ -223,14 +223,16 @@ def labelled_segments_from_store(store: Any, **filters: Any) -> tuple[list[Segme
         label = value[0] if isinstance(value, list) and value else value
         if isinstance(label, str) and label:
             by_segment[row["segment_id"]] = label
-    wanted = set(store.list(columns=["id"], **filters)["id"].to_list()) if filters else None
+    wanted = (
+        set(store.list_trajectories(columns=["id"], **filters)["id"].to_list()) if filters else None
+    )
     trajectory_ids = sorted({sid.rsplit(":", 1)[0] for sid in by_segment})
     segments: list[Segment] = []
     labels: list[str] = []
     for tid in trajectory_ids:
         if (wanted is not None and tid not in wanted) or tid not in store:
             continue
-        for seg in store.segments(tid):
+        for seg in store.get_segments(tid):
             if seg.id in by_segment:
                 segments.append(seg)
                 labels.append(by_segment[seg.id])

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from workbench.analysis._segment import CUES, DEFAULT_MIN_CHARS, DEFAULT_STRATEGY, segment
 from workbench.analysis.keywords import DEFAULT_LEXICON, Lexicon, find_keywords
 from workbench.analysis.patterns import Taxonomy, get_taxonomy, label_segments
-from workbench.analysis.segment import CUES, DEFAULT_MIN_CHARS, DEFAULT_STRATEGY, segment
 from workbench.segment import Segment
 from workbench.store.store import Store
 from workbench.trajectory import Trajectory
@@ -108,7 +108,7 @@ def analyze_store(
         ``{"trajectories", "segments", "labels": {label: count}, "keyword_hits"}``.
     """
     tax = get_taxonomy(taxonomy)
-    ids = store.list(columns=["id"], **filters)["id"].to_list()
+    ids = store.list_trajectories(columns=["id"], **filters)["id"].to_list()
     labels: Counter[str] = Counter()
     n_segments = n_hits = 0
     for done, tid in enumerate(ids, start=1):
@@ -116,7 +116,7 @@ def analyze_store(
         segments = analyze_trajectory(
             trajectory, strategy=strategy, taxonomy=tax, lexicon=lexicon, labeller=labeller
         )
-        store.put_segments(tid, segments)
+        store.add_segments(tid, segments)
         n_segments += len(segments)
         n_hits += sum(len(s.keyword_hits) for s in segments)
         labels.update(s.labels[0] for s in segments if s.labels)

@@ -15,7 +15,7 @@ def keyword_rate(summary: pl.DataFrame, *, by: str = "model", title: str | None 
     Parameters
     ----------
     summary
-        :func:`workbench.analysis.keyword_stats.keyword_summary` output grouped by ``by``.
+        :func:`workbench.analysis._keyword_stats.keyword_summary` output grouped by ``by``.
     by
         The group column.
     title
@@ -47,7 +47,7 @@ def hit_positions(stats: pl.DataFrame, *, by: str = "model", bins: int = 20) -> 
     Parameters
     ----------
     stats
-        :func:`workbench.analysis.keyword_stats.keyword_stats` output.
+        :func:`workbench.analysis._keyword_stats.keyword_stats` output.
     by
         Column to colour and facet by (``model``, ``source``, ``correct``…).
     bins

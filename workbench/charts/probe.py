@@ -72,7 +72,7 @@ def probe_frame(curves: Iterable[ProbeCurve | dict[str, Any]]) -> pl.DataFrame:
 
 def stored_curves(store: Any, *, pair_ids: Sequence[str] | None = None) -> list[ProbeCurve]:
     """Return the probe curves kept in the provenance of a store's ``early_exit`` pairs."""
-    frame = store.pairs(strategy="early_exit")
+    frame = store.list_pairs(strategy="early_exit")
     if pair_ids is not None:
         frame = frame.filter(pl.col("id").is_in(list(pair_ids)))
     return [

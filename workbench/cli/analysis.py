@@ -152,7 +152,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _overthinking(args: argparse.Namespace) -> int:
-    from workbench.analysis.overthinking import overthinking_frame, overthinking_summary
+    from workbench.analysis._overthinking import overthinking_frame, overthinking_summary
 
     with Store(args.store, create=False) as store:
         frame = overthinking_frame(
@@ -168,7 +168,7 @@ def _overthinking(args: argparse.Namespace) -> int:
 
 
 def _keywords(args: argparse.Namespace) -> int:
-    from workbench.analysis.keyword_stats import keyword_counts, keyword_stats, keyword_summary
+    from workbench.analysis._keyword_stats import keyword_counts, keyword_stats, keyword_summary
 
     lexicon: Any = args.lexicon
     if args.keywords:

@@ -32,8 +32,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def _attention(args: argparse.Namespace) -> int:
+    from workbench.attention import constraint_attention, save_attention
     from workbench.backends.hf import TransformersBackend
-    from workbench.constraints.attention import constraint_attention, save_attention
 
     with Store(args.store, create=False) as store:
         trajectory = store.get(args.id)

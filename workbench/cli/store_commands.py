@@ -187,7 +187,7 @@ def _ls_filters(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cmd_ls(args: argparse.Namespace) -> int:
     with Store(args.store, create=False) as store:
-        frame = store.list(
+        frame = store.list_trajectories(
             limit=args.limit,
             offset=args.offset,
             order_by=args.sort,

@@ -10,7 +10,7 @@ Where the spans come from, in order of preference (:func:`resolve_constraints`):
    (:func:`constraints_from_ifeval`);
 4. the generic detector (:func:`find_constraints`) for prompts without metadata.
 
-A *clause* is a sentence of the prompt (:func:`workbench.analysis.segment.sentence_spans`), cut
+A *clause* is a sentence of the prompt (:func:`workbench.analysis._segment.sentence_spans`), cut
 further at ``;`` and before a coordinating "and", "but" or "then": "Use all lowercase letters and
 include the word story at least twice." holds two clauses, one per constraint.
 """
@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from workbench.analysis.segment import sentence_spans
+from workbench.analysis._segment import sentence_spans
 from workbench.constraints.cues import (
     CONSTRAINT_WORDING,
     CUES,

@@ -23,7 +23,7 @@ class QueryResult:
     store
         The store queried.
     frame
-        ``store.list(...)`` output (needs an ``id`` column).
+        ``store.list_trajectories(...)`` output (needs an ``id`` column).
     """
 
     def __init__(self, store: Store, frame: pl.DataFrame) -> None:
@@ -68,4 +68,4 @@ def browse(store: Store, *, limit: int = 1000, **filters: Any) -> QueryResult:
     >>> len(wb.browse(store, model="QwQ-32B"))
     0
     """
-    return QueryResult(store, store.list(limit=limit, **filters))
+    return QueryResult(store, store.list_trajectories(limit=limit, **filters))

@@ -94,7 +94,7 @@ class TraceDocuments:
             Store the computed segments (so that annotations can name them).
         """
         tid = self.store.resolve_id(trajectory_id)
-        stored = self.store.segments(tid)
+        stored = self.store.get_segments(tid)
         if stored:
             return stored, True
         trajectory = self.store.get(tid)
@@ -102,7 +102,7 @@ class TraceDocuments:
             return [], False
         computed = self.analysis.analyze(trajectory)
         if persist:
-            self.store.put_segments(tid, computed)
+            self.store.add_segments(tid, computed)
         return computed, persist
 
     def latest(self, trajectory_id: str) -> dict[AnnotationKey, Any]:
@@ -136,9 +136,9 @@ class TraceDocuments:
             if segment_id not in {s.id for s in segments}:
                 raise NotFoundError(f"trajectory {tid} has no segment {segment_id!r}")
             if not stored:
-                self.store.put_segments(tid, segments)
+                self.store.add_segments(tid, segments)
         previous = self.latest(tid).get((segment_id, kind))
-        annotation = self.store.annotate(
+        annotation = self.store.add_annotation(
             tid,
             kind,
             value,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.analysis.keyword_stats import CORRECT_THRESHOLD
+from workbench.analysis._keyword_stats import CORRECT_THRESHOLD
 from workbench.errors import ValidationError
 from workbench.export.card import card_path, render_card
 from workbench.export.formats import (
@@ -511,7 +511,7 @@ def export_stepwise(
     ids, tokenizer, max_length, **filters
         As for :func:`export_sft`.
     """
-    tids = store.list(columns=["id"], **filters)["id"].to_list()
+    tids = store.list_trajectories(columns=["id"], **filters)["id"].to_list()
     rows, counts, used = stepwise_rows(store, tids, unlabelled=unlabelled, ids=ids)
     if not rows:
         raise ValidationError(

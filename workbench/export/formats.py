@@ -74,13 +74,13 @@ def select_pairs(
     ValidationError
         When no pair matches (with the strategies the store does hold).
     """
-    frame = store.pairs()
+    frame = store.list_pairs()
     if strategies:
         frame = frame.filter(pl.col("strategy").is_in(list(strategies)))
     if pair_ids is not None:
         frame = frame.filter(pl.col("id").is_in(list(pair_ids)))
     if frame.is_empty():
-        held = store.pairs()["strategy"].value_counts(sort=True).rows()
+        held = store.list_pairs()["strategy"].value_counts(sort=True).rows()
         what = ", ".join(f"{s} {n}" for s, n in held) or "none"
         raise ValidationError(
             "export.pairs",
@@ -273,7 +273,7 @@ def stepwise_rows(
     """
     if unlabelled not in ("skip", "good", "bad"):
         raise ValidationError("export.unlabelled", f"{unlabelled!r} is not skip, good or bad")
-    frame = store.annotations(kind="verdict", history=False)
+    frame = store.list_annotations(kind="verdict", history=False)
     verdicts: dict[str, dict[str, bool]] = {}
     for ann in frame.iter_rows(named=True):
         if ann["segment_id"] is None:
@@ -288,7 +288,7 @@ def stepwise_rows(
         labels = verdicts.get(tid)
         if not labels:
             continue
-        segments = store.segments(tid)
+        segments = store.get_segments(tid)
         last = max((i for i, s in enumerate(segments) if s.id in labels), default=-1)
         if last < 0:
             continue

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench._version import __version__
-from workbench.analysis.keyword_stats import CORRECT_THRESHOLD
+from workbench.analysis._keyword_stats import CORRECT_THRESHOLD
 from workbench.backends.base import Backend
 from workbench.errors import ValidationError
 from workbench.pair import Pair
@@ -128,7 +128,9 @@ def _load(
     filters: dict[str, Any],
     skipped: Counter[str],
 ) -> list[Trajectory]:
-    ids = store.list(columns=["id"], **{"status": list(statuses), **filters})["id"].to_list()
+    ids = store.list_trajectories(columns=["id"], **{"status": list(statuses), **filters})[
+        "id"
+    ].to_list()
     out: list[Trajectory] = []
     for tid in ids:
         t = store.get(tid)
@@ -173,7 +175,7 @@ def _group(
 
 
 def _verdicts(store: Store, ids: set[str]) -> dict[str, dict[str, Any]]:
-    frame = store.annotations(kind="verdict", history=False)
+    frame = store.list_annotations(kind="verdict", history=False)
     out: dict[str, dict[str, Any]] = {}
     for row in frame.iter_rows(named=True):
         if row["segment_id"] is not None or row["trajectory_id"] not in ids:
@@ -377,7 +379,7 @@ def make_pairs(
             raise ValidationError(
                 "pairs",
                 "no selected trajectory carries a chosen/rejected verdict: annotate them first "
-                "(store.annotate(id, 'verdict', 'chosen'))",
+                "(store.add_annotation(id, 'verdict', 'chosen'))",
             )
         candidates = manual_candidates(groups, verdicts)
     elif strategy == "correctness":
@@ -422,7 +424,7 @@ def make_pairs(
     from workbench.annotation import default_author
 
     who = author or default_author()
-    existing = set(store.pairs(strategy=strategy)["id"].to_list()) if not dry_run else set()
+    existing = set(store.list_pairs(strategy=strategy)["id"].to_list()) if not dry_run else set()
     for c in kept:
         pair = _pair(c, strategy, parameters, by, who)
         if not dry_run:

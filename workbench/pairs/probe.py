@@ -14,7 +14,7 @@ original the rejected side. The curve of ``p`` over the boundaries is kept (:cla
 and can be drawn with :func:`workbench.charts.probe.probe_chart`.
 
 Boundaries are the ends of the thinking's segments (the ``cues`` segmenter by default, see
-:mod:`workbench.analysis.segment`), without the last one (the end of the thinking, where nothing
+:mod:`workbench.analysis._segment`), without the last one (the end of the thinking, where nothing
 would be saved). Probing stops at the first boundary that reaches ``T`` unless the full curve is
 asked for.
 """
@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from workbench.analysis._segment import DEFAULT_STRATEGY, segment
 from workbench.analysis.grading.pipeline import grade_trajectory, ifeval_constraints
-from workbench.analysis.segment import DEFAULT_STRATEGY, segment
 from workbench.backends.base import (
     Backend,
     FinishEvent,
@@ -78,7 +78,7 @@ class ProbeConfig:
         What opens the thinking in the prefill, and the forced end of thinking.
     segmenter
         Segmentation strategy whose segment ends are the boundaries
-        (:data:`workbench.analysis.segment.STRATEGIES`).
+        (:data:`workbench.analysis._segment.STRATEGIES`).
     max_boundaries
         Probe at most this many boundaries, evenly spread (the first always included);
         ``None``: all.

@@ -12,8 +12,8 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from workbench.analysis.keyword_stats import CORRECT_THRESHOLD
-from workbench.analysis.overthinking import overthinking
+from workbench.analysis._keyword_stats import CORRECT_THRESHOLD
+from workbench.analysis._overthinking import overthinking
 from workbench.pairs.derive import truncated_trajectory
 from workbench.pairs.selection import Candidate
 from workbench.pairs.values import completion_chars, field_value, is_correct
@@ -174,7 +174,7 @@ def fcs_candidates(
     """Pair the thinking cut at its first correct solution (chosen) with the original (rejected).
 
     The chosen trajectory is derived: the thinking up to the end of the FCS (see
-    :func:`workbench.analysis.overthinking.first_correct_solution`), closed with ``</think>``,
+    :func:`workbench.analysis._overthinking.first_correct_solution`), closed with ``</think>``,
     then the original answer. Only correct trajectories whose correct answer (the grade's
     extraction, else ``gold``) appears in the thinking before its end qualify.
 

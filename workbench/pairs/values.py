@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from workbench.analysis.keyword_stats import CORRECT_THRESHOLD
+from workbench.analysis._keyword_stats import CORRECT_THRESHOLD
 from workbench.trajectory import Trajectory
 
 __all__ = [
@@ -35,7 +35,7 @@ def is_correct(trajectory: Trajectory, *, threshold: float = CORRECT_THRESHOLD) 
         The trajectory.
     threshold
         For grades with a score but no verdict (a judge's score on a 0–1 scale), the score from
-        which it counts as correct (default :data:`~workbench.analysis.keyword_stats.CORRECT_THRESHOLD`).
+        which it counts as correct (default :data:`~workbench.analysis._keyword_stats.CORRECT_THRESHOLD`).
     """
     grade = trajectory.grade
     if grade is None:

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from workbench.attention._record import ConstraintAttention
 from workbench.backends.base import GenerationRequest
 from workbench.session.stream import SampleStream, status_of_finish
-from workbench.store.attention import AttentionRecord
 from workbench.store.store import Store
 from workbench.think import parse_think
 from workbench.trajectory import Trajectory
@@ -103,7 +103,7 @@ class Recorder:
             rec.finish(reason, error)
         self._dirty = True
 
-    def attention_records(self) -> list[AttentionRecord]:
+    def attention_records(self) -> list[ConstraintAttention]:
         """Constraint attention recorded live, one record per sample that has it for every token.
 
         The third axis follows the request's constraints that have spans, in order.
@@ -115,8 +115,8 @@ class Recorder:
             if mass is None or mass.ndim != 3 or mass.shape[2] != len(names):
                 continue
             out.append(
-                AttentionRecord(
-                    trajectory_id=rec.trajectory_id,
+                ConstraintAttention.of_trajectory(
+                    self.trajectory(i),
                     model=self.model,
                     constraints=names,
                     mass=mass,
@@ -137,7 +137,7 @@ class Recorder:
             return 0
         records = self.attention_records()
         for record in records:
-            self.store.put_attention(record)
+            self.store.add_attention(record)
         return len(records)
 
     def trajectory(self, i: int) -> Trajectory:

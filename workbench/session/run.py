@@ -165,7 +165,7 @@ class Run:
             if store is not None:
                 for t, segments in zip(trajectories, self.segments, strict=True):
                     if t.raw:
-                        store.put_segments(t.id, segments)
+                        store.add_segments(t.id, segments)
         except Exception as exc:  # analysis must never lose the recorded run: warn instead
             warnings.warn(f"run {self.id}: analysis failed: {exc}", RuntimeWarning, stacklevel=1)
 

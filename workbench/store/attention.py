@@ -1,73 +1,27 @@
 """Constraint-attention results in the store (the ``attention`` table, schema v3).
 
-The store keeps arrays and names only; :mod:`workbench.constraints.attention` turns them into
-:class:`~workbench.constraints.frames.ConstraintAttention` objects.
+The store keeps the arrays, the constraint names and how the result was computed, as
+:class:`~workbench.attention.ConstraintAttention` objects (the one record type of constraint
+attention); token parts and texts are read off the trajectory again when a result is loaded.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from workbench.errors import NotFoundError, ValidationError
-from workbench.trajectory import new_id
+from workbench.attention._record import ConstraintAttention
+from workbench.errors import NotFoundError
+from workbench.trajectory import Trajectory
 
-__all__ = ["AttentionRecord", "AttentionStore"]
-
-
-@dataclass
-class AttentionRecord:
-    """One stored constraint-attention result.
-
-    Attributes
-    ----------
-    trajectory_id, model
-        What was measured, with which model.
-    constraints
-        One name per constraint (the third axis of ``mass``).
-    mass
-        ``float32[tokens, layers, constraints]``.
-    offsets
-        ``int32[tokens, 2]``: each generated token's character span in the raw text.
-    meta
-        How it was computed (live or teacher-forced, constraint kinds and spans, …).
-    id, created_at
-        Identity and time.
-    """
-
-    trajectory_id: str
-    model: str
-    constraints: list[str]
-    mass: np.ndarray
-    offsets: np.ndarray
-    meta: dict[str, Any] = field(default_factory=dict)
-    id: str = field(default_factory=new_id)
-    created_at: float = field(default_factory=time.time)
-
-    def __post_init__(self) -> None:
-        self.mass = np.ascontiguousarray(self.mass, dtype=np.float32)
-        self.offsets = np.ascontiguousarray(self.offsets, dtype=np.int32).reshape(-1, 2)
-        if self.mass.ndim != 3:
-            raise ValidationError("AttentionRecord.mass", f"needs 3 axes, got {self.mass.shape}")
-        if self.mass.shape[0] != self.offsets.shape[0]:
-            raise ValidationError(
-                "AttentionRecord.offsets",
-                f"{self.offsets.shape[0]} spans for {self.mass.shape[0]} tokens",
-            )
-        if self.mass.shape[2] != len(self.constraints):
-            raise ValidationError(
-                "AttentionRecord.constraints",
-                f"{len(self.constraints)} names for {self.mass.shape[2]} constraints",
-            )
+__all__ = ["AttentionStore"]
 
 
 _COLUMNS = "id, trajectory_id, model, constraints, n_tokens, n_layers, meta, created_at"
@@ -92,7 +46,11 @@ class AttentionStore(ABC):
     def resolve_id(self, id_or_prefix: str) -> str:
         """Return the full id for an id or unique prefix."""
 
-    def put_attention(self, record: AttentionRecord) -> str:
+    @abstractmethod
+    def get(self, id_or_prefix: str) -> Trajectory:
+        """Return a stored trajectory."""
+
+    def add_attention(self, record: ConstraintAttention) -> str:
         """Store a result, replacing any earlier one for the same trajectory, model and constraints.
 
         Returns
@@ -125,7 +83,7 @@ class AttentionStore(ABC):
             )
         return record.id
 
-    def attention_records(self, trajectory_id: str | None = None) -> pl.DataFrame:
+    def list_attention(self, trajectory_id: str | None = None) -> pl.DataFrame:
         """List stored results without their arrays.
 
         Returns
@@ -152,7 +110,7 @@ class AttentionStore(ABC):
         }
         return pl.DataFrame(rows, schema=schema, orient="row")
 
-    def get_attention(self, trajectory_id: str, *, model: str | None = None) -> AttentionRecord:
+    def get_attention(self, trajectory_id: str, *, model: str | None = None) -> ConstraintAttention:
         """Return the latest stored result for a trajectory (and model, when given).
 
         Raises
@@ -174,13 +132,13 @@ class AttentionStore(ABC):
             for_model = f" with model {model!r}" if model else ""
             raise NotFoundError(
                 f"no constraint attention stored for {tid}{for_model}: compute it with "
-                f"`workbench attention --id {tid} --save` or workbench.constraints.constraint_attention"
+                f"`workbench attention --id {tid} --save` or workbench.attention.constraint_attention"
             )
         rid, mdl, names, n, layers, mass, offsets, meta, created = rows[0]
         constraints = json.loads(names)
-        return AttentionRecord(
+        return ConstraintAttention.of_trajectory(
+            self.get(tid),
             id=rid,
-            trajectory_id=tid,
             model=mdl,
             constraints=constraints,
             mass=np.frombuffer(mass, dtype="<f4").reshape(n, layers, len(constraints)),

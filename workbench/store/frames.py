@@ -8,7 +8,7 @@ __all__ = ["unnest_metadata", "with_metadata_columns"]
 
 
 def unnest_metadata(frame: pl.DataFrame, *, prefix: str = "") -> pl.DataFrame:
-    """Expand the JSON ``metadata`` column of :meth:`Store.list` into one column per key.
+    """Expand the JSON ``metadata`` column of :meth:`Store.list_trajectories` into one column per key.
 
     Parameters
     ----------

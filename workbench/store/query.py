@@ -26,7 +26,7 @@ FILTERS: tuple[str, ...] = (
     "search",
     "parent_id",
 )
-"""Keyword filters accepted by :meth:`Store.list` and :meth:`Store.count`.
+"""Keyword filters accepted by :meth:`Store.list_trajectories` and :meth:`Store.count`.
 
 * ``model``, ``source``, ``source_id``, ``status``, ``think_format``, ``prompt_key``, ``parent_id``:
   a value or a list of values (any of them);

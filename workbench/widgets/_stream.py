@@ -15,10 +15,10 @@ later one has started; a short segment may later merge differently); when a samp
 
 from __future__ import annotations
 
+from workbench.analysis._segment import segment_text
 from workbench.analysis.keywords import get_lexicon, keyword_pattern
 from workbench.analysis.patterns import get_taxonomy, rule_label
 from workbench.analysis.pipeline import AnalysisOptions, analyze_trajectory
-from workbench.analysis.segment import segment_text
 from workbench.segment import Segment, segment_id
 from workbench.session.stream import SampleStream, StreamSlice
 from workbench.think import ThinkScanner

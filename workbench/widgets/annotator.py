@@ -2,7 +2,7 @@
 
 ::
 
-    Annotator(store, store.list(model="QwQ-32B")["id"])
+    Annotator(store, store.list_trajectories(model="QwQ-32B")["id"])
 
 Keys (with the widget focused): ``j``/``k`` next/previous segment, ``1``–``9`` set the segment's
 label (``0`` clears it), ``r`` then ``1``–``5`` rate the trajectory, ``n`` write a note on the
@@ -60,7 +60,7 @@ class Annotator(WorkbenchWidget):
     store
         Where annotations are written (at once, durably) and trajectories read.
     trajectories
-        Ids (or unique prefixes), trajectories, or a ``store.list(...)`` frame.
+        Ids (or unique prefixes), trajectories, or a ``store.list_trajectories(...)`` frame.
     taxonomy
         Pattern taxonomy: its labels go on the number keys unless ``labels`` is given.
     labels
@@ -166,7 +166,9 @@ class Annotator(WorkbenchWidget):
         if not self._undo:
             return None
         tid, segment_id, kind, previous = self._undo.pop()
-        return self.store.annotate(tid, kind, previous, segment_id=segment_id, author=self.author)
+        return self.store.add_annotation(
+            tid, kind, previous, segment_id=segment_id, author=self.author
+        )
 
     def go(self, index: int) -> None:
         """Show trajectory ``index`` of the list."""

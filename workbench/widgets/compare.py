@@ -110,7 +110,7 @@ class PairBuilder(WorkbenchWidget):
                 raise ValidationError(
                     "PairBuilder", "give trajectories, or a store and a prompt_key"
                 )
-            items = self.store.list(columns=["id"], prompt_key=key)["id"].to_list()
+            items = self.store.list_trajectories(columns=["id"], prompt_key=key)["id"].to_list()
         elif isinstance(items, pl.DataFrame):
             items = items["id"].to_list()
         out = []
@@ -127,7 +127,9 @@ class PairBuilder(WorkbenchWidget):
         """Return a trajectory's stored segments, or analyse it."""
         if t.id not in self._segments:
             stored = (
-                self.store.segments(t.id) if self.store is not None and t.id in self.store else []
+                self.store.get_segments(t.id)
+                if self.store is not None and t.id in self.store
+                else []
             )
             self._segments[t.id] = stored or analyze_trajectory(t, taxonomy=self.taxonomy)
         return self._segments[t.id]

@@ -67,7 +67,7 @@ def show(obj: Any, **kwargs: Any) -> Any:
     A trajectory (or a list of them) or a run gives a LiveTrace, a query result a StatsPanel, a
     ConstraintAttention a ConstraintHeatmap.
     """
-    from workbench.constraints.frames import ConstraintAttention
+    from workbench.attention import ConstraintAttention
     from workbench.session.run import Run
 
     if isinstance(obj, Run | Trajectory) or (

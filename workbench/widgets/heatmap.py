@@ -2,7 +2,7 @@
 
 ::
 
-    att = ...                                   # a workbench.constraints.frames.ConstraintAttention
+    att = ...                                   # a workbench.attention.ConstraintAttention
     trace = LiveTrace(trajectory)
     ConstraintHeatmap(att, trajectory=trajectory, trace=trace)   # a click scrolls the trace
 """
@@ -17,7 +17,7 @@ import numpy as np
 import traitlets
 
 from workbench.analysis.pipeline import analyze_trajectory
-from workbench.constraints.frames import ConstraintAttention
+from workbench.attention import ConstraintAttention
 from workbench.errors import ValidationError
 from workbench.segment import Segment
 from workbench.trajectory import Trajectory
@@ -34,7 +34,7 @@ class ConstraintHeatmap(WorkbenchWidget):
     Parameters
     ----------
     attention
-        A :class:`~workbench.constraints.frames.ConstraintAttention` (mass ``[tokens, layers,
+        A :class:`~workbench.attention.ConstraintAttention` (mass ``[tokens, layers,
         constraints]``).
     trajectory
         The trajectory measured: its segments are computed when ``segments`` is not given.

@@ -177,7 +177,7 @@ class LiveTrace(WorkbenchWidget):
     def _stored_segments(self, t: Trajectory) -> list[Segment] | None:
         if self.store is None or t.id not in self.store:
             return None
-        segments = self.store.segments(t.id)
+        segments = self.store.get_segments(t.id)
         return segments or None
 
     def _attach(self, run: Run) -> None:

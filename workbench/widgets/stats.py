@@ -15,7 +15,7 @@ from typing import Any
 
 import traitlets
 
-from workbench.analysis.keyword_stats import keyword_stats
+from workbench.analysis._keyword_stats import keyword_stats
 from workbench.analysis.keywords import Lexicon, get_lexicon
 from workbench.analysis.patterns import Taxonomy, get_taxonomy
 from workbench.analysis.pipeline import analyze_trajectory
@@ -64,7 +64,7 @@ class StatsPanel(WorkbenchWidget):
         self.labels = list(self.taxonomy.names)
         self.store = source if isinstance(source, Store) else None
         if isinstance(source, Store):
-            ids = source.list(columns=["id"], limit=limit, **filters)["id"].to_list()
+            ids = source.list_trajectories(columns=["id"], limit=limit, **filters)["id"].to_list()
             self.trajectories = [source.get(i) for i in ids]
         else:
             self.trajectories = list(source)
@@ -75,7 +75,7 @@ class StatsPanel(WorkbenchWidget):
 
     def _segments(self, t: Trajectory) -> list[Segment]:
         if self.store is not None:
-            stored = self.store.segments(t.id)
+            stored = self.store.get_segments(t.id)
             if stored:
                 return stored
         return analyze_trajectory(t, taxonomy=self.taxonomy, lexicon=self.lexicon)

@@ -1,8 +1,8 @@
 """Columnar corpus analytics: segments, rule labels and keyword statistics at scale.
 
 :func:`analyze_corpus` gives, for a whole corpus at once, exactly what the per-trace functions
-(:func:`~workbench.analysis.segment.segment_text`, :func:`~workbench.analysis.patterns.rule_label`,
-:func:`~workbench.analysis.keyword_stats.keyword_stats`) give trace by trace, about two orders of
+(:func:`~workbench.analysis._segment.segment_text`, :func:`~workbench.analysis.patterns.rule_label`,
+:func:`~workbench.analysis._keyword_stats.keyword_stats`) give trace by trace, about two orders of
 magnitude faster: cue rules and keywords are compiled into byte-level DFAs
 (:mod:`~workbench.analysis.corpus.regex_dfa`) and run by numba kernels
 (:mod:`~workbench.analysis.corpus.kernels`) in one pass per trace, in parallel over traces.

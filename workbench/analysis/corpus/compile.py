@@ -8,10 +8,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from workbench.analysis._segment import cue_pattern
 from workbench.analysis.corpus.regex_dfa import Dfa, UnsupportedPatternError, build_dfa, unique_end
 from workbench.analysis.keywords import Lexicon, keyword_form_pattern, normalize_keyword
 from workbench.analysis.patterns import OPENING_PREFIX, Taxonomy
-from workbench.analysis.segment import cue_pattern
 
 __all__ = [
     "KeywordForms",

@@ -2,7 +2,7 @@
 
 Every function here works on byte offsets into one buffer holding many traces back to back and
 is compiled with numba (``parallel=True`` over traces, ``nogil=True``, cached on disk). The
-semantics are those of :mod:`workbench.analysis.segment`, :mod:`~workbench.analysis.patterns` and
+semantics are those of :mod:`workbench.analysis._segment`, :mod:`~workbench.analysis.patterns` and
 :mod:`~workbench.analysis.keywords`; see ``docs/corpus_analytics.md``.
 """
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import polars as pl
 
+from workbench.analysis._segment import CUES, DEFAULT_MIN_CHARS, DEFAULT_STRATEGY, segment_text
 from workbench.analysis.corpus.engine import CorpusAnalytics
 from workbench.analysis.keywords import (
     DEFAULT_LEXICON,
@@ -19,7 +20,6 @@ from workbench.analysis.keywords import (
     relative_positions,
 )
 from workbench.analysis.patterns import Taxonomy, get_taxonomy, rule_label
-from workbench.analysis.segment import CUES, DEFAULT_MIN_CHARS, DEFAULT_STRATEGY, segment_text
 
 __all__ = ["analyze_corpus_reference"]
 

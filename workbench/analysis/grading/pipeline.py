@@ -114,7 +114,7 @@ def grade_store(
         ``{"trajectories", "graded", "skipped_already_graded", "not_applicable", "correct",
         "incorrect", "accuracy"}``.
     """
-    frame = store.list(columns=["id", "grader"], **filters)
+    frame = store.list_trajectories(columns=["id", "grader"], **filters)
     counts: Counter[str] = Counter()
     total = frame.height
     for done, (tid, existing) in enumerate(frame.iter_rows(), start=1):

@@ -298,7 +298,7 @@ def _store_batch(
         return
     trajectories = [t for c in batch for t in c.trajectories]
     keys = [k for c in batch for k in c.dedup_keys]
-    result = store.add_many(trajectories, dedup_keys=keys)
+    result = store.add_trajectories(trajectories, dedup_keys=keys)
     report.imported += len(result.inserted)
     report.duplicates += len(result.duplicates)
     inserted = set(result.inserted)

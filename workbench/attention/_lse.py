@@ -1,4 +1,4 @@
-"""Tensor kernels for constraint attention mass: attention with log-sum-exp, and the mass itself.
+"""Log-sum-exp tensor routines for constraint attention mass: attention with lse, and the mass.
 
 Everything here works on the tensors a transformers attention function receives: ``query``
 ``[B, H, Q, D]``, ``key``/``value`` ``[B, Hkv, K, D]`` (``H`` a multiple of ``Hkv``: grouped-query

@@ -1,6 +1,6 @@
 """Small read helpers for browsing a store page by page (the JupyterLab extension's trajectory list).
 
-:meth:`Store.list <workbench.store.store.Store.list>` gives the rows of a page; these functions
+:meth:`Store.list_trajectories <workbench.store.store.Store.list_trajectories>` gives the rows of a page; these functions
 add what a list row shows besides them: a one-line preview of each prompt, and the tags in use
 (for a filter's suggestions). Both read only the rows asked for, so a page of a 100k store stays a
 few milliseconds.

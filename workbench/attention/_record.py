@@ -12,6 +12,7 @@ Definitions (reconstructed from "When Thinking Fails", arXiv 2505.11423; see
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,8 +20,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from workbench.errors import ValidationError
 from workbench.segment import Segment
-from workbench.trajectory import Trajectory
+from workbench.trajectory import Trajectory, new_id
 
 __all__ = [
     "OUTCOMES",
@@ -73,7 +75,16 @@ class ConstraintAttention:
     token_text
         The text of each generated token (for hover labels).
     per_head
-        Optional ``float32[G, L, H, C]``.
+        Optional ``float32[G, L, H, C]`` (never stored).
+    meta
+        How it was computed (live or teacher-forced, constraint kinds and spans, …).
+    id, created_at
+        Identity and time (the store keeps one result per trajectory, model and constraints).
+
+    This is the one record type of constraint attention: what :func:`constraint_attention`
+    computes, what a live run records, and what :meth:`Store.add_attention
+    <workbench.store.Store.add_attention>` stores and :meth:`Store.get_attention
+    <workbench.store.Store.get_attention>` returns.
     """
 
     trajectory_id: str
@@ -85,6 +96,53 @@ class ConstraintAttention:
     token_text: list[str] = field(default_factory=list)
     per_head: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=new_id)
+    created_at: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self.mass = np.ascontiguousarray(self.mass, dtype=np.float32)
+        self.offsets = np.ascontiguousarray(self.offsets, dtype=np.int32).reshape(-1, 2)
+        self.parts = np.asarray(self.parts)
+        o = "ConstraintAttention"
+        if self.mass.ndim != 3:
+            raise ValidationError(f"{o}.mass", f"needs 3 axes, got {self.mass.shape}")
+        if self.mass.shape[0] != self.offsets.shape[0]:
+            raise ValidationError(
+                f"{o}.offsets", f"{self.offsets.shape[0]} spans for {self.mass.shape[0]} tokens"
+            )
+        if self.parts.shape[0] != self.mass.shape[0]:
+            raise ValidationError(
+                f"{o}.parts", f"{self.parts.shape[0]} parts for {self.mass.shape[0]} tokens"
+            )
+        if self.mass.shape[2] != len(self.constraints):
+            raise ValidationError(
+                f"{o}.constraints",
+                f"{len(self.constraints)} names for {self.mass.shape[2]} constraints",
+            )
+
+    @classmethod
+    def of_trajectory(
+        cls,
+        trajectory: Trajectory,
+        *,
+        model: str,
+        mass: np.ndarray,
+        offsets: np.ndarray,
+        constraints: Sequence[str],
+        **fields: Any,
+    ) -> ConstraintAttention:
+        """Build a result for ``trajectory``: token parts and texts are read off its raw text."""
+        offsets = np.ascontiguousarray(offsets, dtype=np.int32).reshape(-1, 2)
+        return cls(
+            trajectory_id=trajectory.id,
+            model=model,
+            mass=mass,
+            offsets=offsets,
+            parts=token_parts(trajectory, offsets),
+            constraints=list(constraints),
+            token_text=[trajectory.raw[s:e] for s, e in offsets.tolist()],
+            **fields,
+        )
 
     @property
     def n_layers(self) -> int:

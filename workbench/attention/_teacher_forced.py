@@ -16,11 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from workbench.constraints.frames import ConstraintAttention, token_parts
+from workbench.attention._record import ConstraintAttention, token_parts
 from workbench.constraints.spans import resolve_constraints
 from workbench.constraints.tokens import teacher_forcing
 from workbench.errors import ValidationError
-from workbench.store.attention import AttentionRecord
 from workbench.store.store import Store
 from workbench.trajectory import Constraint, Trajectory
 
@@ -120,33 +119,15 @@ def constraint_attention(
 
 
 def save_attention(store: Store, attention: ConstraintAttention) -> str:
-    """Store a result (replacing one for the same trajectory, model and constraints)."""
-    return store.put_attention(
-        AttentionRecord(
-            trajectory_id=attention.trajectory_id,
-            model=attention.model,
-            constraints=list(attention.constraints),
-            mass=attention.mass,
-            offsets=attention.offsets,
-            meta=dict(attention.meta),
-        )
-    )
+    """Store a result (replacing one for the same trajectory, model and constraints).
+
+    The same as ``store.add_attention(attention)``.
+    """
+    return store.add_attention(attention)
 
 
 def load_attention(
     store: Store, trajectory_id: str, *, model: str | None = None
 ) -> ConstraintAttention:
-    """Return the latest stored result of a trajectory as a :class:`ConstraintAttention`."""
-    record = store.get_attention(trajectory_id, model=model)
-    trajectory = store.get(record.trajectory_id)
-    offsets = record.offsets
-    return ConstraintAttention(
-        trajectory_id=record.trajectory_id,
-        model=record.model,
-        mass=record.mass,
-        offsets=offsets,
-        parts=token_parts(trajectory, offsets),
-        constraints=record.constraints,
-        token_text=[trajectory.raw[s:e] for s, e in offsets.tolist()],
-        meta=record.meta,
-    )
+    """Return the latest stored result of a trajectory; the same as ``store.get_attention``."""
+    return store.get_attention(trajectory_id, model=model)

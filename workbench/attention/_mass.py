@@ -16,7 +16,7 @@ most decoder-only models of transformers 5.
 
 The function returns the same attention output as the ``sdpa`` path (on CPU, bit for bit: it calls
 the very kernel SDPA dispatches to), and records ``α`` for the new queries of each layer from the
-log-sum-exp of the logits (:mod:`workbench.attention.kernels`): fused where PyTorch's kernel returns
+log-sum-exp of the logits (:mod:`workbench.attention._lse`): fused where PyTorch's kernel returns
 it (CPU; CUDA), blockwise otherwise. No ``T × T`` attention matrix is ever built and
 ``output_attentions`` is not used.
 
@@ -32,26 +32,23 @@ With left-padded batches the indices count the padding.
 from __future__ import annotations
 
 import inspect
-import threading
 from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 import numpy as np
 import torch
-from transformers import AttentionInterface
-from transformers.integrations.sdpa_attention import (
-    create_position_bias_mask,
-    sdpa_attention_forward,
-)
-from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
-from workbench.attention.kernels import (
-    blockwise_attention,
-    blockwise_lse,
-    constraint_mass_from_lse,
-    fused_attention_with_lse,
+from workbench.attention._function import (
+    _ACTIVE,
+    _ACTIVE_LOCK,
+    ATTENTION_NAME,
+    constraint_mass_attention,
 )
+from workbench.attention._lse import (
+    constraint_mass_from_lse,
+)
+from workbench.attention._positions import PositionsLike, group_matrix, normalize_positions
 
 __all__ = [
     "ATTENTION_NAME",
@@ -62,224 +59,6 @@ __all__ = [
     "group_matrix",
     "normalize_positions",
 ]
-
-ATTENTION_NAME = "workbench_constraint_mass"
-"""The name the attention function is registered under (``config._attn_implementation``)."""
-
-PositionsLike = Sequence[int] | Sequence[Sequence[int]] | np.ndarray | torch.Tensor
-"""Constraint positions: a 1-D set of token indices (or a boolean mask over the tokens), shared by
-all rows of a batch, or one set per batch row (a sequence of sequences, or a 2-D array)."""
-
-_ACTIVE: dict[int, ConstraintMassCapture] = {}
-_ACTIVE_LOCK = threading.Lock()
-
-
-# -- positions ---------------------------------------------------------------------------------------
-def _as_index_array(values: Any, what: str) -> np.ndarray:
-    arr = np.asarray(values.cpu() if isinstance(values, torch.Tensor) else values)
-    if arr.dtype == np.bool_:
-        arr = np.flatnonzero(arr)
-    if arr.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional, got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise ValueError(f"{what} must be integer token indices, got {arr.dtype}")
-        arr = arr.astype(np.int64)
-    arr = np.unique(arr.astype(np.int64))
-    if arr.size == 0:
-        raise ValueError(f"{what} is empty: give at least one constraint token position")
-    if arr[0] < 0:
-        raise ValueError(f"{what} has a negative position ({int(arr[0])})")
-    return arr
-
-
-def normalize_positions(constraint_positions: PositionsLike) -> list[np.ndarray]:
-    """Validate constraint positions and return them as sorted unique int64 arrays.
-
-    Parameters
-    ----------
-    constraint_positions
-        A 1-D sequence, array or tensor of token indices (or a 1-D boolean mask, whose ``True``
-        entries are the positions), shared by all batch rows; or one such set per batch row (a
-        sequence of sequences or a 2-D array). Duplicates count once.
-
-    Returns
-    -------
-    list of numpy.ndarray
-        One array (shared) or one per row.
-
-    Raises
-    ------
-    ValueError
-        For an empty set, a negative or non-integer position, or a bad shape.
-
-    Examples
-    --------
-    >>> normalize_positions([5, 3, 3])
-    [array([3, 5])]
-    >>> normalize_positions([[0, 1], [4]])
-    [array([0, 1]), array([4])]
-    """
-    if isinstance(constraint_positions, torch.Tensor | np.ndarray):
-        arr = np.asarray(
-            constraint_positions.cpu()
-            if isinstance(constraint_positions, torch.Tensor)
-            else constraint_positions
-        )
-        if arr.ndim == 2:
-            return [_as_index_array(row, f"constraint_positions[{i}]") for i, row in enumerate(arr)]
-        return [_as_index_array(arr, "constraint_positions")]
-    items = list(constraint_positions)
-    if items and all(isinstance(x, Sequence | np.ndarray | torch.Tensor) for x in items):
-        return [_as_index_array(row, f"constraint_positions[{i}]") for i, row in enumerate(items)]
-    return [_as_index_array(items, "constraint_positions")]
-
-
-def group_matrix(positions: np.ndarray, groups: Sequence[Sequence[int] | np.ndarray]) -> np.ndarray:
-    """Return the ``[C, G]`` membership matrix of ``groups`` over the sorted ``positions``.
-
-    Parameters
-    ----------
-    positions
-        The union of all groups' positions, sorted and unique (see :func:`normalize_positions`).
-    groups
-        One set of token positions per constraint; sets may overlap.
-
-    Raises
-    ------
-    ValueError
-        For an empty group or a position missing from ``positions``.
-
-    Examples
-    --------
-    >>> group_matrix(np.array([2, 3, 7]), [[2, 3], [3, 7]]).tolist()
-    [[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
-    """
-    out = np.zeros((len(positions), len(groups)), dtype=np.float32)
-    for g, members in enumerate(groups):
-        idx = np.unique(np.asarray(members, dtype=np.int64))
-        if idx.size == 0:
-            raise ValueError(f"constraint group {g} has no positions")
-        where = np.searchsorted(positions, idx)
-        if np.any(where >= len(positions)) or np.any(
-            positions[np.minimum(where, len(positions) - 1)] != idx
-        ):
-            raise ValueError(f"constraint group {g} has positions outside constraint_positions")
-        out[where, g] = 1.0
-    return out
-
-
-# -- the attention function ----------------------------------------------------------------------------
-def constraint_mass_attention(
-    module: torch.nn.Module,
-    query: torch.Tensor,
-    key: torch.Tensor,
-    value: torch.Tensor,
-    attention_mask: torch.Tensor | None,
-    dropout: float = 0.0,
-    scaling: float | None = None,
-    is_causal: bool | None = None,
-    softcap: float | None = None,
-    position_bias: torch.Tensor | None = None,
-    **kwargs: Any,
-) -> tuple[torch.Tensor, None]:
-    """Attention with SDPA semantics that records the constraint mass of the active capture.
-
-    Registered with transformers' ``AttentionInterface`` as :data:`ATTENTION_NAME`; the signature is
-    the interface's. The output is the ``sdpa`` path's (``[B, Q, H, D]``); the attention weights
-    are not returned (``None``). With ``softcap`` (which SDPA cannot do) the output follows the
-    eager path's semantics instead. The mass is recorded into the :class:`ConstraintMassCapture`
-    active on ``module.config``, if any.
-
-    Parameters
-    ----------
-    module
-        The attention module (``layer_idx`` names the layer; ``num_key_value_groups`` and
-        ``is_causal`` are read as SDPA's path reads them).
-    query, key, value
-        Post-RoPE ``[B, H, Q, D]`` queries and ``[B, Hkv, K, D]`` keys/values (cache included).
-    attention_mask
-        The 4-D mask made by SDPA's mask function, or ``None`` (plain causal or no mask).
-    dropout
-        Must be ``0`` (the model in eval mode).
-    scaling
-        Logit scale (default ``D ** -0.5``).
-    is_causal
-        Overrides ``module.is_causal``.
-    softcap
-        Attention-logit soft-capping (Gemma 2).
-    position_bias
-        Additive bias (T5-style), folded into the mask as SDPA's path does.
-    **kwargs
-        Passed on to SDPA's path; ``s_aux`` (attention sinks) is not supported.
-
-    Returns
-    -------
-    tuple
-        ``(attn_output, None)``.
-    """
-    if kwargs.get("s_aux") is not None:
-        raise NotImplementedError("attention sinks (s_aux) are not supported by constraint mass")
-    if dropout:
-        raise ValueError("constraint mass needs attention dropout 0: put the model in eval mode")
-    capture = _ACTIVE.get(id(getattr(module, "config", None)))
-    scale = float(scaling) if scaling is not None else float(query.shape[-1]) ** -0.5
-    causal = is_causal if is_causal is not None else bool(getattr(module, "is_causal", True))
-
-    # The preprocessing of transformers' `sdpa_attention_forward`, kept in step with it.
-    q_len = query.shape[2]
-    mask, original_bias = attention_mask, position_bias
-    causal = q_len > 1 and mask is None and causal
-    k, v = key, value
-    if causal and q_len > 1 and k.shape[2] > q_len:
-        k, v = k[:, :, :q_len], v[:, :, :q_len]
-        if position_bias is not None:
-            position_bias = position_bias[..., :q_len]
-    if position_bias is not None:
-        mask = create_position_bias_mask(position_bias, mask, causal, query, k)
-        causal = False
-
-    lse: torch.Tensor | None = None
-    if softcap is not None:
-        out4, lse = blockwise_attention(
-            query, k, v, scaling=scale, mask=mask, is_causal=causal, softcap=softcap
-        )
-        output = out4.transpose(1, 2).contiguous()
-    else:
-        fused = (
-            fused_attention_with_lse(query, k, v, scaling=scale, mask=mask, is_causal=causal)
-            if capture is not None
-            else None
-        )
-        if fused is not None:
-            output, lse = fused[0].transpose(1, 2).contiguous(), fused[1]
-        else:
-            output = sdpa_attention_forward(
-                module,
-                query,
-                key,
-                value,
-                attention_mask,
-                dropout=dropout,
-                scaling=scaling,
-                is_causal=is_causal,
-                position_bias=original_bias,
-                **kwargs,
-            )[0]
-    if capture is not None:
-        if lse is None:
-            lse = blockwise_lse(
-                query, k, scaling=scale, mask=mask, is_causal=causal, softcap=softcap
-            )
-            capture._paths.add("blockwise")
-        else:
-            capture._paths.add("fused" if softcap is None else "blockwise")
-        capture._record(module, query, k, lse, mask, causal, softcap, scale)
-    return output, None
-
-
-AttentionInterface.register(ATTENTION_NAME, constraint_mass_attention)
-AttentionMaskInterface.register(ATTENTION_NAME, sdpa_mask)
 
 
 # -- the capture ---------------------------------------------------------------------------------------

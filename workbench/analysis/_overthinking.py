@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from workbench.analysis.segment import sentence_spans
+from workbench.analysis._segment import sentence_spans
 from workbench.analysis.tokens import thinking_token_ends
 from workbench.store.frames import with_metadata_columns
 from workbench.trajectory import Trajectory
