@@ -7,7 +7,6 @@ attention probabilities over the constraint keys and (unless per head) averages 
 from __future__ import annotations
 
 import inspect
-import time
 from typing import Any
 
 import numpy as np
@@ -389,37 +388,3 @@ def test_fused_lse_cpu() -> None:
     torch.testing.assert_close(
         fused[1], kernels.blockwise_lse(query, key, scaling=0.25, is_causal=True)
     )
-
-
-# -- the real default model -----------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def smollm() -> Any:
-    from workbench.backends.models import ModelNotAvailableError, resolve_model
-
-    try:
-        path = resolve_model("smollm2-135m")
-    except ModelNotAvailableError as exc:
-        pytest.skip(str(exc))
-    return transformers.AutoModelForCausalLM.from_pretrained(
-        path, dtype=torch.float32, attn_implementation="sdpa"
-    ).eval()
-
-
-def test_default_model_short_against_eager(smollm: Any) -> None:
-    ids = torch.randint(100, 49000, (192,), generator=torch.Generator().manual_seed(8))
-    positions = list(range(5, 37))
-    ours = constraint_mass(smollm, ids, positions, chunk_size=100)
-    np.testing.assert_allclose(ours, naive(smollm, ids, positions), atol=TOL)
-
-
-@pytest.mark.slow
-def test_default_model_against_eager(smollm: Any) -> None:
-    ids = torch.randint(100, 49000, (1024,), generator=torch.Generator().manual_seed(7))
-    positions = list(range(20, 84))
-    started = time.perf_counter()
-    ours = constraint_mass(smollm, ids, positions, per_head=True)
-    elapsed = time.perf_counter() - started
-    reference = naive(smollm, ids, positions, per_head=True)
-    assert ours.shape == (1024, 30, 9)
-    np.testing.assert_allclose(ours, reference, atol=TOL)
-    assert elapsed < 120

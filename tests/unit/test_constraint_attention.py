@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -121,22 +119,3 @@ def test_store_round_trip(tiny, tmp_path) -> None:
         np.testing.assert_array_equal(back.mass, result.mass)
         assert back.parts.tolist() == result.parts.tolist()
         assert back.layers().equals(result.layers())
-
-
-def test_cli_on_the_default_model(tmp_path, capsys) -> None:
-    from workbench.cli import main
-
-    path = tmp_path / "s.db"
-    with Store(path) as store:
-        tid = store.add(trajectory())
-    code = main(["attention", "--store", str(path), "--id", tid[:8], "--json"])
-    assert code == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["model"] == "smollm2-135m" and out["layers"] == 30
-    assert len(out["constraints"]) == 2 and out["saved"]
-    assert len(out["beta"]["thinking"]) == 30
-    with Store(path) as store:
-        assert store.get_attention(tid).mass.shape == (out["tokens"], 30, 2)
-    code = main(["attention", "--store", str(path), "--id", tid, "--constraint", "in French"])
-    assert code == 2
-    assert "does not occur in the prompt" in capsys.readouterr().err

@@ -158,3 +158,19 @@ def test_no_public_name_of_a_face_is_shadowed_by_a_submodule(face: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
     )
     assert out.stdout.strip() == "[]", f"{face}: these names turned into submodules: {out.stdout}"
+
+
+_LOADS_THE_DEFAULT_MODEL = re.compile(
+    r"(TransformersBackend|Session)\(\s*\"smollm2-135m\"|resolve_model\(\s*\"smollm2-135m\"\s*\)"
+    r"|\"transformers\",\s*\"serve\""
+)
+
+
+def test_unit_tests_load_no_model_and_start_no_server() -> None:
+    # The rule of tests/README.md: those belong in tests/integration.
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in sorted((REPO / "tests" / "unit").glob("*.py"))
+        if _LOADS_THE_DEFAULT_MODEL.search(p.read_text(encoding="utf-8"))
+    ]
+    assert not offenders, f"move these to tests/integration (see tests/README.md): {offenders}"

