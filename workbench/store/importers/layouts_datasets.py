@@ -26,9 +26,7 @@ models that wrote them; an unknown prefix is used as the model name). s1K 1.0's
 
 def _generic(record: dict[str, Any], ctx: Context) -> Converted:
     """Convert through field detection (for layouts the generic converter already reads)."""
-    from workbench.store.importers.layout import Layout
-
-    layout: Layout = detect_layout(record.keys())
+    layout = detect_layout(record.keys())
     return convert_record(record, layout, source=ctx.source, model=ctx.model, extra_tags=ctx.tags)
 
 
