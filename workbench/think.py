@@ -18,6 +18,11 @@ Reasoning models mark their thinking in several ways, and every one of them occu
     The server returned the thinking in a separate field (``reasoning`` / ``reasoning_content``);
     the raw text is composed as ``<think>\n{thinking}\n</think>\n\n{answer}`` so that offsets
     stay meaningful.
+``thought_markers``
+    ``<|begin_of_thought|>…<|end_of_thought|>`` then ``<|begin_of_solution|>…<|end_of_solution|>``
+    (the Bespoke-Stratos and OpenThoughts system prompt). The thinking is inside the thought
+    markers; the answer is inside the solution markers (or, without them, what follows the end of
+    the thought). Recognised by :func:`parse_think` when the text has no ``</think>``.
 
 Rules (ours, documented so they can be relied on):
 
@@ -42,16 +47,34 @@ __all__ = [
     "OPEN_TAG",
     "THINKING_PREFILL",
     "THINK_FORMATS",
+    "THOUGHT_MARKERS",
     "ThinkParse",
     "ThinkScanner",
     "compose_raw",
     "parse_think",
+    "parse_thought_markers",
     "thinking_open",
     "trim_span",
 ]
 
-THINK_FORMATS: tuple[str, ...] = ("tags", "close_only", "none", "empty", "unterminated", "field")
+THINK_FORMATS: tuple[str, ...] = (
+    "tags",
+    "close_only",
+    "none",
+    "empty",
+    "unterminated",
+    "field",
+    "thought_markers",
+)
 """Every value :func:`parse_think` can report as ``think_format``."""
+
+THOUGHT_MARKERS: tuple[str, str, str, str] = (
+    "<|begin_of_thought|>",
+    "<|end_of_thought|>",
+    "<|begin_of_solution|>",
+    "<|end_of_solution|>",
+)
+"""The four markers of format ``thought_markers``: thought open/close, solution open/close."""
 
 DEFAULT_OPEN_TAG = "<think>"
 DEFAULT_CLOSE_TAG = "</think>"
@@ -169,6 +192,8 @@ def parse_think(
         raise TypeError(f"raw must be a string, got {type(raw).__name__}")
     if reasoning is not None and reasoning.strip():
         return compose_raw(reasoning, raw, open_tag=open_tag, close_tag=close_tag)
+    if close_tag not in raw and (THOUGHT_MARKERS[0] in raw or THOUGHT_MARKERS[1] in raw):
+        return parse_thought_markers(raw)
 
     n = len(raw)
     first_close = raw.find(close_tag)
@@ -186,6 +211,47 @@ def parse_think(
     answer = trim_span(raw, last_close + len(close_tag), n)
     fmt = "empty" if thinking[0] == thinking[1] else ("tags" if opened else "close_only")
     return ThinkParse(raw, fmt, thinking, answer, raw.count(close_tag))
+
+
+def parse_thought_markers(raw: str) -> ThinkParse:
+    r"""Split a text written with the ``<|begin_of_thought|>`` markers (format ``thought_markers``).
+
+    Parameters
+    ----------
+    raw
+        An assistant reply in the Bespoke-Stratos / OpenThoughts layout.
+
+    Returns
+    -------
+    ThinkParse
+        Format ``thought_markers``; ``unterminated`` when the thought never ends (a cut-off reply:
+        all of it is thinking), ``none`` when no thought marker occurs.
+
+    Examples
+    --------
+    >>> p = parse_thought_markers(
+    ...     "<|begin_of_thought|>\n2+2=4\n<|end_of_thought|>\n\n"
+    ...     "<|begin_of_solution|>\n4\n<|end_of_solution|>"
+    ... )
+    >>> p.think_format, p.thinking, p.answer
+    ('thought_markers', '2+2=4', '4')
+    """
+    t_open, t_close, s_open, s_close = THOUGHT_MARKERS
+    n = len(raw)
+    opened = raw.find(t_open)
+    closed = raw.find(t_close, max(opened, 0))
+    if opened < 0 and closed < 0:
+        return ThinkParse(raw, "none", (0, 0), trim_span(raw, 0, n), 0)
+    start = opened + len(t_open) if opened >= 0 else 0
+    if closed < 0:
+        return ThinkParse(raw, "unterminated", trim_span(raw, start, n), (n, n), 0)
+    thinking = trim_span(raw, start, closed)
+    after = closed + len(t_close)
+    sol = raw.find(s_open, after)
+    a_start = sol + len(s_open) if sol >= 0 else after
+    a_end = raw.find(s_close, a_start)
+    answer = trim_span(raw, a_start, a_end if a_end >= 0 else n)
+    return ThinkParse(raw, "thought_markers", thinking, answer, 1)
 
 
 # -- the reasoning format, defined once ---------------------------------------------------------

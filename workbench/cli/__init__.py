@@ -2,8 +2,10 @@
 
 Commands
 --------
-``workbench import PATH... [--store DB] [--source S] [--map target=source ...] [--format F]``
-    Import traces (JSONL, JSON, Parquet, CSV/TSV, ``datasets`` folders); ``--sample`` imports the
+``workbench import PATH... [--store DB] [--source S] [--map target=source ...] [--format F] [--layout L]``
+    Import traces (JSONL, JSON, Parquet, CSV/TSV, Inspect ``.eval``, ``datasets`` folders,
+    ``hf://org/name[:split]`` from the local Hugging Face cache); the public reasoning datasets'
+    and evaluation tools' layouts are recognised (``docs/importing.md``); ``--sample`` imports the
     small sample that ships with the package.
 ``workbench generate --model M (--prompt TEXT | --prompts FILE.jsonl) --n K ...``
     Generate with a model (transformers, an OpenAI-compatible server, vLLM) and record the
@@ -21,6 +23,8 @@ Commands
 ``workbench pairs --strategy S``, ``workbench export dpo|sft|kto|stepwise --out FILE``
     Make preference pairs (manual, correctness, length, grade, fcs, early_exit) and export
     training data in TRL's formats, with a dataset card.
+``workbench export traces --out FILE.jsonl|FILE.parquet``
+    The trajectories as a corpus file (layout ``workbench.traces/1``) that ``import`` reads back.
 ``workbench demo [--dir DIR] [--store DB] [--port N] [--no-browser]``, ``workbench demo --headless --out DIR``
     Start JupyterLab on the quickstart notebook with the default model and a local store, printing
     its URL; or run the quickstart pipeline without a browser and write the store, a static HTML

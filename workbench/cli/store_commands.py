@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from workbench.cli._common import CliError, print_json, selection_args, store_arg
-from workbench.store.importers import FORMATS, ImportReport, import_file, parse_mapping
+from workbench.store.importers import (
+    FORMATS,
+    LAYOUT_NAMES,
+    ImportReport,
+    import_file,
+    is_hf_spec,
+    parse_mapping,
+)
 from workbench.store.query import FILTERS
 from workbench.store.store import Store
 
@@ -22,7 +29,12 @@ SAMPLE = "samples/traces.jsonl"
 def add_parsers(sub: Any) -> None:
     """Add this module's commands to the ``workbench`` parser."""
     p = sub.add_parser("import", help="import traces from files into the store")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or datasets folders")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files, datasets folders, or hf://org/name[:split] (the local Hugging Face cache)",
+    )
     store_arg(p)
     p.add_argument(
         "--sample", action="store_true", help="import the sample that ships with workbench"
@@ -39,6 +51,18 @@ def add_parsers(sub: Any) -> None:
         "messages, ... or any metadata name); TARGET= turns detection of TARGET off",
     )
     p.add_argument("--format", choices=FORMATS, help="override the format guessed from the name")
+    p.add_argument(
+        "--layout",
+        choices=LAYOUT_NAMES,
+        help="read every record with this layout instead of recognising one (see docs/importing.md)",
+    )
+    p.add_argument(
+        "--hf",
+        action="append",
+        default=[],
+        metavar="ORG/NAME[:SPLIT]",
+        help="import a dataset from the local Hugging Face cache, offline (same as hf://ORG/NAME)",
+    )
     p.add_argument("--model", help="model name for records that do not name one")
     p.add_argument("--tag", action="append", default=[], help="tag every imported trajectory")
     p.add_argument("--join", metavar="FILE", help="merge in the records of FILE that share --on")
@@ -85,7 +109,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.paths]
+    paths: list[Path | str] = [p if is_hf_spec(p) else Path(p) for p in args.paths]
+    paths += [h if is_hf_spec(h) else f"hf://{h}" for h in args.hf]
     if args.sample:
         paths.append(Path(str(resources.files("workbench").joinpath(SAMPLE))))
     if not paths:
@@ -111,6 +136,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
                 source=source,
                 mapping=mapping,
                 format=args.format,
+                layout=args.layout,
                 model=args.model,
                 tags=args.tag,
                 join=args.join,

@@ -57,7 +57,9 @@ def add_parsers(sub: Any) -> None:
     _length_args(lengths)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    e = sub.add_parser("export", help="export training data (dpo, sft, kto, stepwise) for TRL")
+    e = sub.add_parser(
+        "export", help="export training data (dpo, sft, kto, stepwise) for TRL, or the traces"
+    )
     kinds = e.add_subparsers(dest="export_kind", required=True, metavar="KIND")
     for kind, text in (
         ("dpo", "preference pairs with an explicit prompt (DPOTrainer)"),
@@ -96,6 +98,31 @@ def add_parsers(sub: Any) -> None:
         k.add_argument("--no-card", action="store_true", help="write no dataset card")
         _length_args(k)
         k.add_argument("--json", action="store_true", help="print the summary as JSON")
+    k = kinds.add_parser(
+        "traces", help="the trajectories as a corpus file (JSONL/Parquet) that import reads back"
+    )
+    store_arg(k)
+    k.add_argument("--out", required=True, metavar="FILE", help="FILE.jsonl or FILE.parquet")
+    k.add_argument("--format", choices=["jsonl", "parquet"], help="default: from --out")
+    selection_args(k)
+    k.add_argument("--tag", action="append", help="only trajectories with this tag (repeatable)")
+    k.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def _export_traces(args: argparse.Namespace) -> int:
+    from workbench.export.traces import export_traces
+
+    filters = _filters(args)
+    with Store(args.store, create=False) as store:
+        written = export_traces(store, args.out, format=args.format, **filters)
+    if args.json:
+        print_json({"path": str(written.path), "format": written.format, "rows": written.rows})
+    else:
+        print(
+            f"wrote {written.rows} trajectories to {written.path} ({written.format}, layout "
+            "workbench.traces/1): `workbench import` reads it back"
+        )
+    return 0
 
 
 def _length_args(p: Any) -> None:
@@ -249,6 +276,8 @@ def _backend(args: argparse.Namespace) -> Any:
 def _cmd_export(args: argparse.Namespace) -> int:
     from workbench.export import export_dpo, export_kto, export_sft, export_stepwise
 
+    if args.export_kind == "traces":
+        return _export_traces(args)
     tokenizer = _tokenizer(args.tokenizer)
     common: dict[str, Any] = {
         "ids": not args.no_ids,

@@ -1,5 +1,8 @@
 """Training data in the formats TRL reads: preference (DPO), SFT, unpaired (KTO), stepwise (PRM).
 
+:func:`export_traces` writes the trajectories themselves as a corpus (``workbench.traces/1``) that
+``import`` reads back.
+
 Each ``export_*`` function builds an :class:`Export` from the store (rows, provenance, token
 lengths and warnings); :meth:`Export.write` writes JSONL or Parquet and a dataset card, and
 :meth:`Export.to_dataset` gives an in-memory ``datasets.Dataset``.
@@ -16,6 +19,7 @@ from workbench.export.api import (
 )
 from workbench.export.lengths import DEFAULT_MAX_LENGTH, TokenCounter
 from workbench.export.text import STYLES, THINK_STYLES
+from workbench.export.traces import TracesWritten, export_traces
 from workbench.export.trl_check import check_trl
 from workbench.export.writers import load_rows, to_dataset, write_rows
 
@@ -26,12 +30,14 @@ __all__ = [
     "THINK_STYLES",
     "Export",
     "TokenCounter",
+    "TracesWritten",
     "WriteResult",
     "check_trl",
     "export_dpo",
     "export_kto",
     "export_sft",
     "export_stepwise",
+    "export_traces",
     "load_rows",
     "to_dataset",
     "write_rows",

@@ -37,11 +37,16 @@ class RecordError(ValueError):
 
 @dataclass(slots=True)
 class Converted:
-    """Trajectories (with their dedup keys) and pairs made from one record."""
+    """Trajectories (with their dedup keys) and pairs made from one record.
+
+    ``keep_ids`` marks trajectories that carry their own ids (a workbench export): one whose id is
+    already stored counts as a duplicate.
+    """
 
     trajectories: list[Trajectory] = field(default_factory=list)
     dedup_keys: list[str] = field(default_factory=list)
     pairs: list[Pair] = field(default_factory=list)
+    keep_ids: bool = False
 
 
 def _jsonable(value: Any) -> Any:
@@ -121,8 +126,12 @@ def _grade(value: Any) -> Grade | None:
     if isinstance(value, bool):
         return Grade.coerce(value, grader="imported")
     if isinstance(value, int | float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None  # NaN (a missing score in pandas-written files) is no grade
         return Grade.coerce(float(value), grader="imported")
     text = str(value).strip().lower()
+    if text in ("nan", "none", "null"):
+        return None
     if text in ("true", "yes", "correct"):
         return Grade.coerce(True, grader="imported")
     if text in ("false", "no", "incorrect", "wrong"):

@@ -6,7 +6,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,97 +14,15 @@ from workbench.pair import Pair
 from workbench.store.store import Store
 
 from .convert import Converted, RecordError, convert_record
+from .hf import is_hf_spec, resolve_hf
+from .known import LAYOUTS, Context, NamedLayout
 from .layout import Layout, detect_layout
+from .layouts_chat import ChunkAssembler, convert_stream
 from .readers import RawRecord, detect_format, read_records
+from .registry import get_layout, recognise
+from .report import ImportIssue, ImportReport
 
 __all__ = ["ImportIssue", "ImportReport", "default_source", "import_file"]
-
-
-@dataclass(slots=True)
-class ImportIssue:
-    """A record that was not imported: where it is and why."""
-
-    location: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.reason}"
-
-
-@dataclass(slots=True)
-class ImportReport:
-    """What :func:`import_file` did.
-
-    Attributes
-    ----------
-    path, source, format
-        What was read, the source name recorded on each trajectory, the format used.
-    layout
-        ``{target: source field}`` used for the first record.
-    other_layouts
-        Further layouts, when records have different fields.
-    read
-        Records read (valid or not).
-    imported
-        Trajectories written.
-    duplicates
-        Trajectories skipped because the store already had them (same source and id).
-    pairs
-        Preference pairs written (preference-format sources).
-    unjoined
-        Records without a match in the ``join`` file (imported without the joined fields).
-    errors
-        Records not imported, with location and reason.
-    think_formats
-        How many imported trajectories had each think format.
-    seconds
-        Wall time.
-    """
-
-    path: str
-    source: str
-    format: str
-    layout: dict[str, str] = field(default_factory=dict)
-    other_layouts: list[dict[str, str]] = field(default_factory=list)
-    read: int = 0
-    imported: int = 0
-    duplicates: int = 0
-    pairs: int = 0
-    unjoined: int = 0
-    errors: list[ImportIssue] = field(default_factory=list)
-    think_formats: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """``True`` when every record was imported or was already stored."""
-        return not self.errors
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-compatible dict."""
-        out = asdict(self)
-        out["errors"] = [{"location": e.location, "reason": e.reason} for e in self.errors]
-        return out
-
-    def summary(self, *, max_errors: int = 20) -> str:
-        """Return a few human-readable lines: counts, formats and the first errors."""
-        formats = ", ".join(f"{k} {v}" for k, v in sorted(self.think_formats.items()))
-        lines = [
-            f"{self.path}: read {self.read} records, imported {self.imported}, "
-            f"skipped {self.duplicates} already stored, rejected {len(self.errors)} "
-            f"({self.seconds:.1f} s)",
-        ]
-        if self.pairs:
-            lines.append(f"  pairs: {self.pairs}")
-        if self.unjoined:
-            lines.append(f"  {self.unjoined} records had no match in the joined file")
-        if formats:
-            lines.append(f"  think formats: {formats}")
-        for issue in self.errors[:max_errors]:
-            lines.append(f"  rejected {issue}")
-        if len(self.errors) > max_errors:
-            lines.append(f"  … and {len(self.errors) - max_errors} more")
-        return "\n".join(lines)
 
 
 def default_source(path: Path) -> str:
@@ -121,6 +38,7 @@ def import_file(
     source: str | None = None,
     mapping: Mapping[str, str] | None = None,
     format: str | None = None,
+    layout: str | None = None,
     model: str | None = None,
     tags: list[str] | None = None,
     join: str | Path | None = None,
@@ -128,22 +46,28 @@ def import_file(
     batch_size: int = 2000,
     progress: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
-    """Import a file (or ``datasets`` folder) of traces into ``store``.
+    """Import a file (or ``datasets`` folder, or cached Hugging Face dataset) into ``store``.
 
     Parameters
     ----------
     store
         The destination.
     path
-        JSONL, JSON, Parquet, CSV/TSV, or a ``datasets`` ``save_to_disk`` folder.
+        JSONL, JSON, Parquet, CSV/TSV, an Inspect ``.eval`` log, a ``datasets`` ``save_to_disk``
+        folder, or ``hf://org/name[:split]`` for a dataset in the local Hugging Face cache (read
+        offline; see :mod:`workbench.store.importers.hf`).
     source
         Name recorded as each trajectory's ``source`` and part of the de-duplication key; defaults
-        to ``<folder>/<file name>``. Importing the same source twice adds nothing new.
+        to ``<folder>/<file name>`` (``hf:org/name`` for a cached dataset). Importing the same
+        source twice adds nothing new.
     mapping
-        ``{target: source field}`` overrides of the detected layout (see
-        :mod:`workbench.store.importers.layout`).
+        ``{target: source field}`` overrides of the detected fields (see
+        :mod:`workbench.store.importers.layout`); given, it turns named-layout recognition off.
     format
         Override the format guessed from the file name.
+    layout
+        Force a layout by name (see ``LAYOUT_NAMES`` in
+        :mod:`workbench.store.importers.registry`) instead of recognising one per record.
     model
         Model name for records that do not name one.
     tags
@@ -162,57 +86,159 @@ def import_file(
     Returns
     -------
     ImportReport
-        Counts and the records that were rejected (the valid ones are stored).
+        Counts, the layout recognised, and the records that were rejected (the valid ones are
+        stored).
 
     Raises
     ------
     ImportFormatError
-        When the file cannot be read at all or no field holds a response.
+        When the file cannot be read at all, no field holds a response, the layout name is
+        unknown, or a Hugging Face dataset is not in the local cache.
     """
     start = time.perf_counter()
-    p = Path(path)
-    fmt = format or (detect_format(p) if p.exists() else "")
-    report = ImportReport(path=str(p), source=source or default_source(p), format=fmt)
-    layouts: dict[frozenset[str], Layout] = {}
-    batch: list[Converted] = []
-    formats: Counter[str] = Counter()
-
-    def flush() -> None:
-        _store_batch(store, batch, report, formats)
-        batch.clear()
-        report.think_formats = dict(formats)
-        if progress is not None:
-            progress(report)
-
+    forced = None if layout is None else get_layout(layout)
+    if is_hf_spec(path):
+        files, default = resolve_hf(str(path))
+        shown = str(path)
+    else:
+        files, default, shown = [(Path(path), None)], default_source(Path(path)), str(path)
+    first = files[0][0]
+    fmt = format or (detect_format(first) if first.exists() else "")
+    report = ImportReport(path=shown, source=source or default, format=fmt)
+    state = _State(
+        store, report, mapping, forced, layout, batch_size, progress,
+        Context(report.source, first, model, list(tags or [])),
+    )  # fmt: skip
     lookup = _join_lookup(join, on)
-    records = read_records(p, format=format)
-    try:
-        for rec in records:
-            report.read += 1
-            if rec.data is None:
-                report.errors.append(ImportIssue(rec.location, rec.error or "unreadable"))
-                continue
-            if lookup is not None:
-                extra = lookup.get(_join_key(rec.data.get(on)))  # type: ignore[arg-type]
-                if extra is None:
-                    report.unjoined += 1
-                else:
-                    rec.data = {**extra, **rec.data}
-            layout = _layout_for(rec, layouts, mapping, report)
-            if layout is None:
-                continue
-            converted = _convert(rec, layout, report, source=report.source, model=model, tags=tags)
-            if converted is not None:
-                batch.append(converted)
-            if len(batch) >= batch_size:
-                flush()
-    except UnicodeDecodeError as exc:
-        raise ImportFormatError(
-            f"{p.name} is not UTF-8 text ({exc.reason}): convert it first"
-        ) from exc
-    flush()
+    for file, split in files:
+        state.ctx.path = file
+        prefix = f"{file.name} " if len(files) > 1 else ""
+        try:
+            for rec in read_records(file, format=format):
+                if prefix:
+                    rec.location = prefix + rec.location
+                if split is not None and rec.data is not None:
+                    rec.data.setdefault("split", split)
+                if lookup is not None and rec.data is not None:
+                    extra = lookup.get(_join_key(rec.data.get(on)))  # type: ignore[arg-type]
+                    if extra is None:
+                        report.unjoined += 1
+                    else:
+                        rec.data = {**extra, **rec.data}
+                state.take(rec)
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(
+                f"{file.name} is not UTF-8 text ({exc.reason}): convert it first"
+            ) from exc
+        state.finish_streams()
+    state.flush()
     report.seconds = time.perf_counter() - start
     return report
+
+
+class _State:
+    """The running import: layouts seen, the batch being filled, streams being reassembled."""
+
+    def __init__(
+        self,
+        store: Store,
+        report: ImportReport,
+        mapping: Mapping[str, str] | None,
+        forced: NamedLayout | None,
+        forced_name: str | None,
+        batch_size: int,
+        progress: Callable[[ImportReport], None] | None,
+        ctx: Context,
+    ) -> None:
+        self.store, self.report, self.mapping = store, report, mapping
+        self.forced, self.forced_name = forced, forced_name
+        self.batch_size, self.progress, self.ctx = batch_size, progress, ctx
+        self.layouts: dict[frozenset[str], Layout] = {}
+        self.batch: list[Converted] = []
+        self.formats: Counter[str] = Counter()
+        self.models: Counter[str] = Counter()
+        self.per_layout: Counter[str] = Counter()
+        self.chunks = ChunkAssembler()
+
+    def take(self, rec: RawRecord) -> None:
+        """Convert one record (or hold a streaming chunk) and add it to the batch."""
+        report = self.report
+        report.read += 1
+        if rec.data is None:
+            report.errors.append(ImportIssue(rec.location, rec.error or "unreadable"))
+            return
+        name = self._name(rec.data)
+        try:
+            if name == "chat_completion_chunks":
+                self._count(name)
+                self.chunks.add(rec.location, rec.data)
+                return
+            if name in LAYOUTS:
+                self._count(name)
+                converted = _named(LAYOUTS[name], rec.data, self.ctx)
+            else:
+                generic = _layout_for(rec, self.layouts, self.mapping, report)
+                if generic is None:
+                    return
+                self._count(generic.kind)
+                if self.forced_name is not None and generic.kind != self.forced_name:
+                    raise RecordError(
+                        f"the fields read as layout {generic.kind!r}, not {self.forced_name!r}"
+                    )
+                converted = convert_record(
+                    rec.data, generic, source=self.ctx.source, model=self.ctx.model,
+                    extra_tags=self.ctx.tags,
+                )  # fmt: skip
+        except RecordError as exc:
+            report.errors.append(ImportIssue(rec.location, str(exc)))
+            return
+        self._add(converted)
+
+    def _name(self, record: dict[str, Any]) -> str:
+        if self.forced is not None:
+            return self.forced.name
+        if self.forced_name is not None or self.mapping:
+            return "generic"
+        return recognise(record) or "generic"
+
+    def _count(self, name: str) -> None:
+        self.per_layout[name] += 1
+        self.report.layouts = dict(self.per_layout)
+
+    def _add(self, converted: Converted) -> None:
+        self.batch.append(converted)
+        if len(self.batch) >= self.batch_size:
+            self.flush()
+
+    def finish_streams(self) -> None:
+        """Convert the streams reassembled from chunk records."""
+        for location, response in self.chunks.finish():
+            try:
+                self._add(convert_stream(response, self.ctx))
+            except RecordError as exc:
+                self.report.errors.append(ImportIssue(location, str(exc)))
+
+    def flush(self) -> None:
+        """Store the batch and update the report."""
+        _store_batch(self.store, self.batch, self.report, self.formats, self.models)
+        self.batch.clear()
+        report = self.report
+        report.think_formats = dict(self.formats)
+        report.models = dict(self.models)
+        if self.progress is not None:
+            self.progress(report)
+
+
+def _named(layout: NamedLayout, record: dict[str, Any], ctx: Context) -> Converted:
+    """Convert with a named layout; any shape error in the record becomes a :class:`RecordError`."""
+    try:
+        return layout.convert(record, ctx)
+    except RecordError:
+        raise
+    except (ImportFormatError, TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+        raise RecordError(
+            f"not a valid {layout.name} record ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def _join_key(value: Any) -> str | None:
@@ -274,35 +300,29 @@ def _layout_for(
     return layout
 
 
-def _convert(
-    rec: RawRecord,
-    layout: Layout,
-    report: ImportReport,
-    *,
-    source: str,
-    model: str | None,
-    tags: list[str] | None,
-) -> Converted | None:
-    assert rec.data is not None
-    try:
-        return convert_record(rec.data, layout, source=source, model=model, extra_tags=tags)
-    except RecordError as exc:
-        report.errors.append(ImportIssue(rec.location, str(exc)))
-        return None
-
-
 def _store_batch(
-    store: Store, batch: list[Converted], report: ImportReport, formats: Counter[str]
+    store: Store,
+    batch: list[Converted],
+    report: ImportReport,
+    formats: Counter[str],
+    models: Counter[str],
 ) -> None:
     if not batch:
         return
-    trajectories = [t for c in batch for t in c.trajectories]
-    keys = [k for c in batch for k in c.dedup_keys]
+    trajectories, keys = [], []
+    for c in batch:
+        for t, k in zip(c.trajectories, c.dedup_keys, strict=True):
+            if c.keep_ids and t.id in store:  # an exported trajectory that is already here
+                report.duplicates += 1
+                continue
+            trajectories.append(t)
+            keys.append(k)
     result = store.add_trajectories(trajectories, dedup_keys=keys)
     report.imported += len(result.inserted)
     report.duplicates += len(result.duplicates)
     inserted = set(result.inserted)
     formats.update(str(t.think_format) for t in trajectories if t.id in inserted)
+    models.update(t.model or "-" for t in trajectories if t.id in inserted)
     pairs = [p for c in batch for p in c.pairs]
     if not pairs:
         return

@@ -1,6 +1,6 @@
-"""Read records from trace files: JSONL, JSON, Parquet, CSV/TSV and ``datasets`` directories.
+"""Read records from trace files.
 
-Each reader yields :class:`RawRecord` items, one per record, with a human location (``"line 12"``,
+JSONL, JSON, Parquet, CSV/TSV, Arrow, ``datasets`` directories and Inspect AI ``.eval`` logs. Each reader yields :class:`RawRecord` items, one per record, with a human location (``"line 12"``,
 ``"row 5"``) so that a malformed record can be reported and the rest kept. Only a file that cannot be
 read at all raises :class:`~workbench.errors.ImportFormatError`.
 """
@@ -15,13 +15,14 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
+from workbench._install import install_hint
 from workbench.errors import ImportFormatError
 
 __all__ = ["FORMATS", "RawRecord", "detect_format", "read_records"]
 
-FORMATS: tuple[str, ...] = ("jsonl", "json", "parquet", "csv", "tsv", "datasets")
+FORMATS: tuple[str, ...] = ("jsonl", "json", "parquet", "csv", "tsv", "datasets", "eval", "arrow")
 
 
 @dataclass(slots=True)
@@ -55,6 +56,8 @@ def detect_format(path: Path) -> str:
         ".pq": "parquet",
         ".csv": "csv",
         ".tsv": "tsv",
+        ".eval": "eval",
+        ".arrow": "arrow",
     }
     if last in by_suffix:
         return by_suffix[last]
@@ -70,12 +73,37 @@ def _open_text(path: Path) -> TextIO:
     return open(path, encoding="utf-8")
 
 
+def _open_bytes(path: Path) -> BinaryIO:
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
 def _read_jsonl(path: Path) -> Iterator[RawRecord]:
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
+    """One JSON object per line; a line that is not UTF-8 or not JSON is reported, not fatal.
+
+    Server-sent-event logs are accepted too: a ``data: `` prefix is removed, and ``data: [DONE]``,
+    ``event:`` and comment lines are skipped.
+    """
+    with _open_bytes(path) as fh:
+        for lineno, blob in enumerate(fh, start=1):
             where = f"line {lineno}"
+            try:
+                line = blob.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield RawRecord(where, None, f"invalid UTF-8 ({exc.reason} at byte {exc.start})")
+                continue
+            line = line.strip()
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")
+            if line.startswith("data:"):
+                line = line[5:].strip()
+                if line == "[DONE]":
+                    continue
+            elif line.startswith(("event:", ":", "id:", "retry:")):
+                continue
+            if not line:
+                continue
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -109,6 +137,16 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
             raise ImportFormatError(
                 f"{path.name}: invalid JSON at line {exc.lineno} ({exc.msg}); fix the file"
             ) from exc
+        from .readers_inspect import is_inspect_log, read_inspect_json
+
+        if is_inspect_log(value):
+            yield from read_inspect_json(value)
+            return
+        from .registry import recognise
+
+        if recognise(value) is not None:  # one response object, e.g. a saved chat completion
+            yield RawRecord("record 1", value)
+            return
         lists = [
             k for k, v in value.items() if isinstance(v, list) and v and isinstance(v[0], dict)
         ]
@@ -198,12 +236,34 @@ def _read_parquet(path: Path) -> Iterator[RawRecord]:
             yield RawRecord(f"row {n}", item)
 
 
+def _read_arrow(path: Path) -> Iterator[RawRecord]:
+    """Read an Arrow IPC file or stream (the ``datasets`` cache writes streams)."""
+    import pyarrow as pa
+
+    source = pa.memory_map(str(path))
+    try:
+        reader: Any = pa.ipc.open_stream(source)
+    except pa.ArrowInvalid:
+        try:
+            reader = pa.ipc.open_file(source)
+        except pa.ArrowInvalid as exc:
+            raise ImportFormatError(f"{path.name}: not a readable Arrow file ({exc})") from exc
+        batches: Any = (reader.get_batch(i) for i in range(reader.num_record_batches))
+    else:
+        batches = reader
+    n = 0
+    for batch in batches:
+        for item in batch.to_pylist():
+            n += 1
+            yield RawRecord(f"row {n}", item)
+
+
 def _read_datasets(path: Path) -> Iterator[RawRecord]:
     try:
         import datasets
     except ImportError as exc:  # pragma: no cover - the dev extra installs it
         raise ImportFormatError(
-            "reading a `datasets` folder needs the datasets package: pip install 'thinking-workbench[datasets]'"
+            f"reading a `datasets` folder needs the datasets package: {install_hint('datasets')}"
         ) from exc
     loaded = datasets.load_from_disk(str(path))
     splits = loaded.items() if isinstance(loaded, datasets.DatasetDict) else [(None, loaded)]
@@ -223,7 +283,8 @@ def read_records(path: str | Path, *, format: str | None = None) -> Iterator[Raw
     ----------
     path
         A ``.jsonl``/``.ndjson``, ``.json``, ``.parquet``, ``.csv``, ``.tsv`` file (optionally
-        gzip-compressed, ``.gz``), or a folder written by ``datasets``' ``save_to_disk``.
+        gzip-compressed, ``.gz``), an Inspect AI ``.eval`` log, or a folder written by
+        ``datasets``' ``save_to_disk``.
     format
         Override the format guessed from the name; one of :data:`FORMATS`.
     """
@@ -243,5 +304,11 @@ def read_records(path: str | Path, *, format: str | None = None) -> Iterator[Raw
         yield from _read_csv(p, "\t")
     elif fmt == "parquet":
         yield from _read_parquet(p)
+    elif fmt == "arrow":
+        yield from _read_arrow(p)
+    elif fmt == "eval":
+        from .readers_inspect import read_inspect_eval
+
+        yield from read_inspect_eval(p)
     else:
         yield from _read_datasets(p)
