@@ -174,3 +174,14 @@ def test_unit_tests_load_no_model_and_start_no_server() -> None:
         if _LOADS_THE_DEFAULT_MODEL.search(p.read_text(encoding="utf-8"))
     ]
     assert not offenders, f"move these to tests/integration (see tests/README.md): {offenders}"
+
+
+def test_the_readme_layout_lists_every_subpackage() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\s+(\w+)/", section, flags=re.M))
+    subpackages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")} | {"samples"}
+    assert subpackages <= listed, f"add to the README's layout: {sorted(subpackages - listed)}"
+    architecture = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = sorted(n for n in subpackages - {"samples"} if f"{n}/" not in architecture)
+    assert not missing, f"describe in docs/architecture.md: {missing}"
