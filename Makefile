@@ -97,6 +97,7 @@ bench-frontend: browser-setup
 
 # JupyterLab extension front end: type-check, rebuild the committed build, reinstall it.
 labextension: setup
+	$(BIN)/python -m workbench.documents > extensions/src/rest.generated.ts
 	cd extensions && npm ci --no-audit --no-fund && npm run typecheck && node build.mjs
 	$(PIP) install --quiet -e ./extensions
 

@@ -14,13 +14,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from workbench.analysis.patterns import get_taxonomy
 from workbench.analysis.pipeline import AnalysisOptions
 from workbench.annotation import ANNOTATION_KINDS, Annotation
 from workbench.display import TRAJECTORY_MIME
-from workbench.documents import TraceDocuments, history_entry
+from workbench.documents import (
+    AnnotationReply,
+    DocumentState,
+    ListPage,
+    ListRow,
+    StoreSummary,
+    TraceDocuments,
+    TrajectoryDocument,
+    history_entry,
+)
 from workbench.errors import NotFoundError, ValidationError
 from workbench.store.previews import prompt_previews, tag_counts
 from workbench.store.store import Store
@@ -253,7 +262,7 @@ def _json_number(value: Any) -> Any:
     return value
 
 
-def list_page(store: Store, query: ListQuery) -> dict[str, Any]:
+def list_page(store: Store, query: ListQuery) -> ListPage:
     """Return one page: ``{"rows": [...], "offset", "limit"}`` plus ``"total"`` when counted.
 
     Each row holds :data:`ROW_COLUMNS` and ``prompt`` (a one-line preview of the last user
@@ -267,18 +276,18 @@ def list_page(store: Store, query: ListQuery) -> dict[str, Any]:
         descending=query.descending,
         **query.filters,
     )
-    rows = frame.to_dicts()
+    rows = cast(list[ListRow], frame.to_dicts())
     previews = prompt_previews(store, [r["id"] for r in rows])
     for row in rows:
         row["prompt"] = previews.get(row["id"], "")
         row["grade"] = _json_number(row["grade"])
-    page: dict[str, Any] = {"rows": rows, "offset": query.offset, "limit": query.limit}
+    page: ListPage = {"rows": rows, "offset": query.offset, "limit": query.limit}
     if query.count:
         page["total"] = store.count(**query.filters)
     return page
 
 
-def store_summary(store: Store, *, shown_path: str, taxonomy: str) -> dict[str, Any]:
+def store_summary(store: Store, *, shown_path: str, taxonomy: str) -> StoreSummary:
     """Return what the panel's filters offer: counts by model and status, tags, sorts, labels."""
     info = store.info()
     return {
@@ -300,18 +309,17 @@ def _documents(store: Store, taxonomy: str) -> TraceDocuments:
     return TraceDocuments(store, analysis=AnalysisOptions(taxonomy=taxonomy))
 
 
-def annotation_state(store: Store, tid: str, *, taxonomy: str = "dto") -> dict[str, Any]:
+def annotation_state(store: Store, tid: str, *, taxonomy: str = "dto") -> DocumentState:
     """Return the annotation state of a trajectory, shaped as the Annotator widget's.
 
     ``rating``/``verdict``/``note`` (latest on the trajectory), ``segments`` (each with its
     latest ``human_label`` and ``note``), ``history`` (the last 200 annotations, oldest first)
     and ``latest`` (``[[segment_id, kind, value], ...]`` for the values in force).
     """
-    state: dict[str, Any] = _documents(store, taxonomy).document(tid)["state"]
-    return state
+    return _documents(store, taxonomy).document(tid)["state"]
 
 
-def trajectory_document(store: Store, id_or_prefix: str, *, taxonomy: str) -> dict[str, Any]:
+def trajectory_document(store: Store, id_or_prefix: str, *, taxonomy: str) -> TrajectoryDocument:
     """Return everything the viewer shows of one trajectory (:meth:`TraceDocuments.document`).
 
     ``payload`` is the trajectory's MIME payload (as saved notebooks carry it: per-token arrays
@@ -370,7 +378,7 @@ class AnnotationRequest:
 
 def add_annotation(
     store: Store, id_or_prefix: str, request: AnnotationRequest, *, author: str, taxonomy: str
-) -> dict[str, Any]:
+) -> AnnotationReply:
     """Append an annotation (durable when this returns) and return it with the new state.
 
     A segment annotation on a trajectory whose segments are not stored yet stores the computed

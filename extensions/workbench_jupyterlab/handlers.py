@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from jupyter_server.auth.decorator import authorized
@@ -27,6 +27,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from workbench.documents import AnnotationReply, StoreSummary
 from workbench.errors import NotFoundError, StoreError, ValidationError
 from workbench.store.store import Store
 from workbench_jupyterlab.api import (
@@ -90,7 +91,7 @@ class _Base(APIHandler):
             self._error(409, str(exc), "store_error")
         return None
 
-    def _reply(self, body: dict[str, Any] | None, status: int = 200) -> None:
+    def _reply(self, body: Mapping[str, Any] | None, status: int = 200) -> None:
         if body is None or self._finished:
             return
         self.set_status(status)
@@ -107,7 +108,7 @@ class InfoHandler(_Base):
         """Answer the summary."""
         access = self.access
 
-        def work() -> dict[str, Any]:
+        def work() -> StoreSummary:
             return store_summary(access.reader(), shown_path=access.shown, taxonomy=self.taxonomy)
 
         self._reply(await self._run(work))
@@ -173,7 +174,7 @@ class AnnotationsHandler(_Base):
         taxonomy = self.taxonomy
         author = str(self.settings["workbench_author"])
 
-        def work() -> dict[str, Any]:
+        def work() -> AnnotationReply:
             store: Store = access.writer()
             return add_annotation(store, trajectory_id, request, author=author, taxonomy=taxonomy)
 

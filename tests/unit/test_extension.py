@@ -516,3 +516,37 @@ def test_extension_is_installed_and_enabled() -> None:
         read_config_path=jupyter_config_path()
     ).get_jpserver_extensions()
     assert enabled.get("workbench_jupyterlab") is True, f"server extension not enabled: {hint}"
+
+
+def test_rest_types_are_generated_from_the_python_declaration() -> None:
+    from workbench.documents._payloads import typescript
+
+    committed = (EXT / "src" / "rest.generated.ts").read_text(encoding="utf-8")
+    assert committed == typescript(), (
+        "extensions/src/rest.generated.ts is stale: run `make labextension` (the Python and "
+        "TypeScript declarations of the REST payloads must agree)"
+    )
+
+
+def test_the_api_returns_the_declared_payloads(tmp_path: Path) -> None:
+    import typing
+
+    from workbench.documents import ListPage, StoreSummary, TrajectoryDocument
+    from workbench.documents._payloads import TrajectoryData
+
+    store = wb.Store(tmp_path / "s.db")
+    tid = store.add(
+        wb.Trajectory(prompt="2+2?", raw="<think>2+2. Wait, 4.</think>4", tags=["t"], model="m")
+    )
+    page = list_page(store, ListQuery.from_args({"count": ["1"]}))
+    doc = trajectory_document(store, tid, taxonomy="dto")
+    for value, declared in (
+        (page, ListPage),
+        (page["rows"][0], typing.get_type_hints(ListPage)["rows"].__args__[0]),
+        (store_summary(store, shown_path="s.db", taxonomy="dto"), StoreSummary),
+        (doc, TrajectoryDocument),
+        (doc["payload"]["trajectory"], TrajectoryData),
+    ):
+        keys = set(typing.get_type_hints(declared))
+        required = keys - getattr(declared, "__optional_keys__", frozenset())
+        assert required <= set(value) <= keys, (declared.__name__, set(value) ^ keys)

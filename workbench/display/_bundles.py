@@ -5,12 +5,13 @@ Every string from data goes through the escaping builders of :mod:`workbench.dis
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from workbench.display._html import attention_html, frame_html, run_html, trajectory_html
 from workbench.display._renderers import renderers
 
 if TYPE_CHECKING:
+    from workbench.documents._payloads import TrajectoryData, TrajectoryPayload
     from workbench.trajectory import Trajectory
 
 __all__ = ["TRAJECTORY_MIME", "trajectory_json"]
@@ -21,11 +22,18 @@ TRAJECTORY_MIME = "application/vnd.workbench.trajectory+json"
 The JupyterLab extension renders it without a kernel."""
 
 
-def trajectory_json(t: Trajectory) -> dict[str, Any]:
-    """Return the trajectory MIME payload (per-token arrays left out; their count kept)."""
+def trajectory_json(t: Trajectory) -> TrajectoryPayload:
+    """Return the trajectory MIME payload (per-token arrays left out; their count kept).
+
+    Its shape is declared by :class:`workbench.documents.TrajectoryPayload`.
+    """
     data = t.to_dict()
     data["tokens"] = None
-    return {"version": 1, "trajectory": data, "n_tokens": 0 if t.tokens is None else len(t.tokens)}
+    return {
+        "version": 1,
+        "trajectory": cast("TrajectoryData", data),
+        "n_tokens": 0 if t.tokens is None else len(t.tokens),
+    }
 
 
 def _trajectory(t: Trajectory) -> dict[str, Any]:

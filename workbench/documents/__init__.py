@@ -5,6 +5,16 @@ and these records (the TypedDicts, declared once; the widget protocol and the ex
 types are generated from them).
 """
 
+from workbench.documents._payloads import (
+    REST_RECORDS,
+    AnnotationReply,
+    DocumentState,
+    ListPage,
+    ListRow,
+    StoreSummary,
+    TrajectoryDocument,
+    TrajectoryPayload,
+)
 from workbench.documents._records import (
     MAX_HISTORY,
     AnnotationKey,
@@ -24,18 +34,27 @@ from workbench.documents._records import (
     trajectory_title,
 )
 from workbench.documents._service import AnnotationResult, TraceDocuments
+from workbench.documents._typescript import ts_interfaces, ts_type
 
 __all__ = [
     "MAX_HISTORY",
+    "REST_RECORDS",
     "AnnotationKey",
+    "AnnotationReply",
     "AnnotationResult",
     "AnnotationState",
     "Bounds",
+    "DocumentState",
     "HistoryEntry",
     "HitInfo",
+    "ListPage",
+    "ListRow",
     "SegmentInfo",
+    "StoreSummary",
     "TraceDocuments",
     "TrajInfo",
+    "TrajectoryDocument",
+    "TrajectoryPayload",
     "annotation_state",
     "bounds_of",
     "history_entry",
@@ -44,4 +63,6 @@ __all__ = [
     "segment_info",
     "traj_info",
     "trajectory_title",
+    "ts_interfaces",
+    "ts_type",
 ]

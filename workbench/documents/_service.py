@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.analysis.pipeline import AnalysisOptions
 from workbench.annotation import Annotation, default_author
 from workbench.display import trajectory_json
+from workbench.documents._payloads import DocumentState, TrajectoryDocument
 from workbench.documents._records import (
     AnnotationKey,
     AnnotationState,
@@ -154,7 +155,7 @@ class TraceDocuments:
             segments, _stored = self.segments(tid)
         return annotation_state(tid, segments, self.store.get_annotations(tid, history=True))
 
-    def document(self, trajectory_id: str) -> dict[str, Any]:
+    def document(self, trajectory_id: str) -> TrajectoryDocument:
         """Return everything a viewer shows of one trajectory.
 
         ``payload`` is the trajectory's MIME payload (per-token arrays left out), ``segments`` and
@@ -166,7 +167,7 @@ class TraceDocuments:
         segments, stored = self.segments(trajectory.id)
         history = self.store.get_annotations(trajectory.id, history=True)
         latest = latest_values(history)
-        state: dict[str, Any] = {
+        state: DocumentState = {
             **annotation_state(trajectory.id, segments, history, latest),
             "latest": [[seg, kind, v] for (seg, kind), v in latest.items() if v is not None],
         }

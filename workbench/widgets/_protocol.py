@@ -27,6 +27,7 @@ from workbench.documents import (
     HitInfo,
     SegmentInfo,
     TrajInfo,
+    ts_type,
 )
 
 __all__ = [
@@ -403,26 +404,8 @@ def _fields(cls: type) -> dict[str, Any]:
 
 
 def _type_name(tp: Any) -> str:
-    """Describe a Python annotation in TypeScript."""
-    origin = get_origin(tp)
-    if tp is str:
-        return "string"
-    if tp is int or tp is float:
-        return "number"
-    if tp is bool:
-        return "boolean"
-    if tp is type(None):
-        return "null"
-    if origin is Literal:
-        return " | ".join(json.dumps(a) for a in get_args(tp))
-    if origin in (Union, types.UnionType):
-        return " | ".join(_type_name(a) for a in get_args(tp))
-    if origin is list:
-        inner = _type_name(get_args(tp)[0])
-        return f"({inner})[]" if " " in inner else f"{inner}[]"
-    if typing.is_typeddict(tp):
-        return str(tp.__name__)
-    raise TypeError(f"no TypeScript spelling for {tp!r}")
+    """Describe a Python annotation in TypeScript (the one generator, shared with the extension)."""
+    return ts_type(tp)
 
 
 def schema() -> dict[str, Any]:
