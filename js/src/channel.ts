@@ -49,7 +49,7 @@ export class Channel {
     if (kernel && kernel !== PROTOCOL_HASH) {
       this.showError(
         `This widget bundle speaks message protocol ${PROTOCOL_HASH} but the kernel speaks ${kernel}: ` +
-          "reinstall workbench or rebuild the front end (make widgets), then restart the kernel.",
+          "reinstall thinking-workbench or rebuild the front end (make widgets), then restart the kernel.",
       );
       return false;
     }
