@@ -264,17 +264,19 @@ class TrajectoryTables(StoreConnection):
     def get(self, id_or_prefix: str) -> Trajectory:
         """Return the trajectory with this id (or unique id prefix)."""
         tid = self.resolve_id(id_or_prefix)
-        with self._lock:
-            summary = self._conn.execute(
+        with self._reading() as conn:
+            summary = conn.execute(
                 f"SELECT rowid, {SUMMARY_COLUMNS} FROM trajectories WHERE id = ?", (tid,)
             ).fetchone()
+            if summary is None:  # removed (or the file replaced) since the id was resolved
+                raise NotFoundError(f"no trajectory {tid!r} in {self.path}: it was just removed")
             rowid, summary = summary[0], summary[1:]
-            body = self._conn.execute(
+            body = conn.execute(
                 "SELECT prompt, raw, constraints, sampling, timings FROM trajectory_bodies"
                 " WHERE traj_rowid = ?",
                 (rowid,),
             ).fetchone()
-            tok = self._conn.execute(
+            tok = conn.execute(
                 "SELECT n, ids, offsets, logprobs, entropies FROM token_arrays WHERE traj_rowid = ?",
                 (rowid,),
             ).fetchone()
@@ -327,6 +329,15 @@ class TrajectoryTables(StoreConnection):
             tags, metadata, prompt_key, parent_id, created_at``; ``tags`` is a list of strings, ``metadata`` a JSON string
             (expand it with :func:`workbench.store.frames.unnest_metadata`).
         """
+        for name, value in (("limit", limit), ("offset", offset)):
+            if value is None and name == "limit":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValidationError(
+                    f"list_trajectories.{name}",
+                    f"must be a non-negative integer, got {value!r}"
+                    + (" (None for no limit)" if name == "limit" else ""),
+                )
         where, params, needs_body = build_where(filters)
         orders = {
             "created": "t.rowid",
