@@ -23,7 +23,7 @@ MAX_JSON_INT = (1 << 63) - 1
 """Largest integer magnitude a JSON field may hold (SQLite's 64-bit integers)."""
 
 
-def _surrogate_position(value: str) -> int | None:
+def surrogate_position(value: str) -> int | None:
     """Return the index of the first lone surrogate in ``value`` (``None`` when it is valid text)."""
     if value.isascii():
         return None
@@ -36,7 +36,7 @@ def _surrogate_position(value: str) -> int | None:
 
 def check_text(field: str, value: str) -> None:
     """Check that ``value`` can be stored as UTF-8 (no lone surrogates such as ``"\\ud800"``)."""
-    pos = _surrogate_position(value)
+    pos = surrogate_position(value)
     if pos is not None:
         raise ValidationError(
             field,
@@ -210,3 +210,5 @@ def check_str_list(field: str, value: Any) -> None:
     """Check that ``value`` is a list (or tuple) of strings."""
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
         raise ValidationError(field, f"expected a list of strings, got {value!r}")
+    for i, v in enumerate(value):
+        check_text(f"{field}[{i}]", v)

@@ -77,6 +77,7 @@ def prompt_key(prompt: list[Message] | str) -> str:
 
 def _check_messages(field_name: str, value: Any) -> list[Message]:
     if isinstance(value, str):
+        check_str(f"{field_name}[0].content", value)
         return [{"role": "user", "content": value}]
     if not isinstance(value, list | tuple):
         raise ValidationError(

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Self
 
@@ -53,6 +53,11 @@ def _recovery_hint(path: Path) -> str:
 def _sqlite_error(path: Path, exc: sqlite3.Error, *, doing: str) -> StoreError:
     """Turn an SQLite error into one line that says what is wrong with the file and what to do."""
     name = getattr(exc, "sqlite_errorname", "") or ""
+    if str(exc).startswith("Could not decode"):  # text bytes that are not UTF-8: damage
+        return StoreError(
+            f"{path} holds text that is not UTF-8 while {doing} (the file is probably "
+            f"damaged): run Store.check(), then {_recovery_hint(path)}"
+        )
     if name == "SQLITE_NOTADB":
         return StoreError(
             f"{path} is not a workbench store (not an SQLite database: {exc}): pass the path of "
@@ -84,7 +89,7 @@ _FILE_ERRORS = ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_READONLY", "SQLITE_CA
 
 def _is_file_error(exc: sqlite3.Error) -> bool:
     name = getattr(exc, "sqlite_errorname", "") or ""
-    return name.startswith(_FILE_ERRORS)
+    return name.startswith(_FILE_ERRORS) or str(exc).startswith("Could not decode")
 
 
 def _can_write(path: Path) -> bool:
@@ -179,14 +184,16 @@ class StoreConnection:
         # ``mode=ro`` sees the write-ahead log; ``immutable=1`` reads a file on a read-only mount
         # where SQLite cannot create the shared-memory index beside it
         for query in ("mode=ro", "mode=ro&immutable=1"):
-            conn = sqlite3.connect(
-                f"{uri}?{query}", uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
-            )
+            conn: sqlite3.Connection | None = None
             try:
+                conn = sqlite3.connect(
+                    f"{uri}?{query}", uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
+                )
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
                 return conn
             except sqlite3.DatabaseError as exc:
-                conn.close()
+                if conn is not None:
+                    conn.close()
                 last = exc
                 if getattr(exc, "sqlite_errorname", "") in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
                     break
@@ -251,11 +258,15 @@ class StoreConnection:
                 f"the store file {self.path} was moved or deleted while open: nothing was read "
                 "or written; put it back (or restore a backup) and try again"
             )
-        old = self._conn
+        # fold the write-ahead log into the old file and empty it first: the log is found by
+        # name, so the new file would otherwise read the old file's pages from it
+        if not self.readonly:
+            with suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._conn.close()
         self._conn = self._connect(self._migrations)
         self._identity = identity
         self._checked = False
-        old.close()
 
     def _migrate(self, conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -380,12 +391,20 @@ class StoreConnection:
             if not _is_file_error(exc):
                 raise
             problems = [str(exc)]
+        problems = [" ".join(p.replace("*** in database main ***", "").split()) for p in problems]
         if problems and raise_error:
             raise StoreError(
-                f"{self.path} is damaged ({problems[0]}); nothing was written: "
+                f"{self.path} is damaged ({problems[0][:200]}); nothing was written: "
                 f"{_recovery_hint(self.path)}"
             )
         return problems
+
+    def _damaged_row(self, what: str, exc: Exception) -> StoreError:
+        """Return the error for a row that SQLite returned but that cannot be decoded."""
+        return StoreError(
+            f"{self.path}: {what} cannot be read ({type(exc).__name__}: {str(exc)[:120]}), the "
+            f"file is probably damaged: run Store.check(), then {_recovery_hint(self.path)}"
+        )
 
     def _require_intact(self) -> None:
         self.check(raise_error=True)
