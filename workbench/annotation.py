@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from workbench._validate import check_choice, check_number, check_str, reject_unknown
+from workbench._validate import check_choice, check_number, check_str, check_text, reject_unknown
 from workbench.errors import ValidationError
 
 __all__ = [
@@ -105,11 +105,17 @@ class Annotation:
                     f"{o}.value",
                     f"a label is a string of 1–{MAX_LABEL_CHARS} characters, or a list of them",
                 )
+            for x in labels:
+                check_text(f"{o}.value", x)
         elif self.kind == "rating":
             if isinstance(v, bool) or not isinstance(v, int | float):
                 raise ValidationError(f"{o}.value", "a rating is a number")
-            if not math.isfinite(v):
-                raise ValidationError(f"{o}.value", "a rating is a finite number")
+            try:
+                finite = math.isfinite(v)
+            except OverflowError:  # an integer beyond float range
+                finite = False
+            if not finite:
+                raise ValidationError(f"{o}.value", "a rating is a finite number, e.g. 1 to 5")
         elif self.kind == "verdict":
             check_choice(f"{o}.value", v, VERDICTS)
         else:

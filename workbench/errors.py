@@ -6,7 +6,14 @@ field that failed so that a bad record in a file of thousands can be found and f
 
 from __future__ import annotations
 
-__all__ = ["ImportFormatError", "NotFoundError", "StoreError", "ValidationError", "WorkbenchError"]
+__all__ = [
+    "ImportFormatError",
+    "NotFoundError",
+    "SessionClosedError",
+    "StoreError",
+    "ValidationError",
+    "WorkbenchError",
+]
 
 
 class WorkbenchError(Exception):
@@ -44,3 +51,7 @@ class NotFoundError(StoreError, KeyError):
 
 class ImportFormatError(WorkbenchError):
     """A source file cannot be read as a whole (unknown format, unreadable, wrong layout)."""
+
+
+class SessionClosedError(WorkbenchError, RuntimeError):
+    """A closed :class:`~workbench.Session` was asked to load a model or generate."""

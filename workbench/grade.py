@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from workbench._validate import check_number, check_str, reject_unknown
+from workbench._validate import check_json, check_number, check_str, reject_unknown
 from workbench.errors import ValidationError
 
 __all__ = ["Grade"]
@@ -49,6 +48,7 @@ class Grade:
         check_str("Grade.grader", self.grader, nonempty=True)
         if self.correct is None and self.score is None:
             raise ValidationError("Grade", "give correct, score or both")
+        object.__setattr__(self, "details", check_json("Grade.details", self.details))
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{"correct", "score", "grader", "details"}``."""
@@ -83,8 +83,10 @@ class Grade:
             return cls.from_dict(value)
         if isinstance(value, bool):
             return cls(correct=value, score=1.0 if value else 0.0, grader=grader)
-        if isinstance(value, int | float) and math.isfinite(value):
+        if isinstance(value, int | float):
+            check_number("Trajectory.grade", value)
             return cls(score=float(value), grader=grader)
         raise ValidationError(
-            "Trajectory.grade", f"expected a Grade, a dict, a bool or a number, got {value!r}"
+            "Trajectory.grade",
+            f"expected a Grade, a dict, a bool or a finite number, got {type(value).__name__}",
         )

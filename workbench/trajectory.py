@@ -19,6 +19,7 @@ import numpy as np
 from workbench._validate import (
     Span,
     check_choice,
+    check_json,
     check_mapping,
     check_number,
     check_span,
@@ -76,6 +77,7 @@ def prompt_key(prompt: list[Message] | str) -> str:
 
 def _check_messages(field_name: str, value: Any) -> list[Message]:
     if isinstance(value, str):
+        check_str(f"{field_name}[0].content", value)
         return [{"role": "user", "content": value}]
     if not isinstance(value, list | tuple):
         raise ValidationError(
@@ -90,7 +92,7 @@ def _check_messages(field_name: str, value: Any) -> list[Message]:
             raise ValidationError(where, "a message needs 'role' and 'content'")
         check_choice(f"{where}.role", msg["role"], ROLES)
         check_str(f"{where}.content", msg["content"])
-        out.append(dict(msg))
+        out.append(check_json(where, msg))
     return out
 
 
@@ -149,6 +151,7 @@ class Constraint:
         check_str(f"{owner}.text", self.text)
         check_str(f"{owner}.kind", self.kind, optional=True)
         check_mapping(f"{owner}.kwargs", self.kwargs)
+        self.kwargs = check_json(f"{owner}.kwargs", self.kwargs)
         if not isinstance(self.message, int) or isinstance(self.message, bool):
             raise ValidationError(f"{owner}.message", "expected an integer message index")
         if not isinstance(self.spans, list):
@@ -408,10 +411,14 @@ class Trajectory:
             check_str(f"{o}.{name}", getattr(self, name), optional=True)
         check_str(f"{o}.id", self.id, nonempty=True)
         check_mapping(f"{o}.sampling", self.sampling)
+        self.sampling = check_json(f"{o}.sampling", self.sampling)
         check_mapping(f"{o}.timings", self.timings)
         for key, value in self.timings.items():
             check_number(f"{o}.timings.{key}", value)
         check_mapping(f"{o}.metadata", self.metadata)
+        # the one strict JSON encoding: NaN/±Infinity become null, so every metadata filter,
+        # ``ls --json`` and the extension can parse what is stored
+        self.metadata = check_json(f"{o}.metadata", self.metadata)
         check_str_list(f"{o}.tags", self.tags)
         self.tags = list(self.tags)
         check_choice(f"{o}.status", self.status, STATUSES)

@@ -11,6 +11,7 @@ here works without a server and is tested directly. Listing goes through
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ __all__ = [
     "add_annotation",
     "annotation_state",
     "list_page",
+    "parse_body",
     "store_summary",
     "trajectory_document",
 ]
@@ -97,6 +99,10 @@ ROW_COLUMNS: tuple[str, ...] = (
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+MAX_VALUES = 50
+"""Most values one repeatable filter (``model``, ``status``, ``tag``) may be given."""
+MAX_BODY_DEPTH = 20
+"""Deepest nesting a request body may have (an annotation needs 3)."""
 MAX_OFFSET = 1_000_000_000
 MAX_TEXT = 500
 
@@ -162,6 +168,8 @@ def _bool(args: Mapping[str, Sequence[str]], name: str) -> bool:
 
 def _texts(args: Mapping[str, Sequence[str]], name: str) -> list[str]:
     values = [v for v in (args.get(name) or []) if v != ""]
+    if len(values) > MAX_VALUES:
+        raise RequestError(f"{name} given {len(values)} times; give at most {MAX_VALUES} values")
     for v in values:
         if len(v) > MAX_TEXT:
             raise RequestError(f"a {name} value is longer than {MAX_TEXT} characters")
@@ -328,6 +336,53 @@ def trajectory_document(store: Store, id_or_prefix: str, *, taxonomy: str) -> Tr
     labels (number keys 1–9) and ``state`` its annotations (:func:`annotation_state`).
     """
     return _documents(store, taxonomy).document(id_or_prefix)
+
+
+def _reject_constant(name: str) -> Any:
+    raise RequestError(f"the body holds {name}, which is not JSON: send a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise RequestError(f"the number {text[:40]} is beyond the range of a float")
+    return value
+
+
+def _depth(value: Any, limit: int) -> int:
+    """Return the nesting depth of a decoded body, stopping once it passes ``limit``."""
+    if limit < 0 or not isinstance(value, dict | list):
+        return 0
+    items = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(v, limit - 1) for v in items), default=0)
+
+
+def parse_body(raw: bytes) -> Any:
+    """Decode a request body as strict JSON.
+
+    Raises
+    ------
+    RequestError
+        400 when it is not UTF-8 JSON, holds ``NaN``/``Infinity``, a number beyond float range or
+        an integer of more than 4300 digits, or is nested deeper than :data:`MAX_BODY_DEPTH`.
+        (Strings with lone surrogates decode here and are refused by the annotation's own
+        validation.)
+    """
+    try:
+        text = raw.decode("utf-8") if raw else "null"
+    except UnicodeDecodeError as exc:
+        raise RequestError(f"the body is not UTF-8 (byte {exc.start}): send UTF-8 JSON") from None
+    try:
+        body = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise RequestError(f"the body is nested too deeply (at most {MAX_BODY_DEPTH})") from None
+    except ValueError as exc:  # JSONDecodeError, and integers beyond int_max_str_digits
+        if isinstance(exc, RequestError):
+            raise
+        raise RequestError(f"the body is not JSON: {str(exc)[:120]}") from None
+    if _depth(body, MAX_BODY_DEPTH) > MAX_BODY_DEPTH:
+        raise RequestError(f"the body is nested too deeply (at most {MAX_BODY_DEPTH})")
+    return body
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,6 +97,7 @@ class StoreAccess:
         self._local = threading.local()
         self._opened: list[Store] = []
         self._writer: Store | None = None
+        self._seen: tuple[int, int] | None = None
 
     def _identity(self) -> tuple[int, int]:
         try:
@@ -109,25 +110,41 @@ class StoreAccess:
             ) from None
         return (st.st_dev, st.st_ino)
 
+    def _follow(self, identity: tuple[int, int]) -> None:
+        """Close every connection to a file that was replaced (call with the lock held).
+
+        All of them, readers and writer, before any opens the new file: the last connection to
+        the old file folds its write-ahead log back into it, so the new file never sees it.
+        """
+        if self._seen is not None and self._seen != identity:
+            for store in [*self._opened, self._writer]:
+                if store is not None:
+                    store.close()
+            self._opened = []
+            self._writer = None
+        self._seen = identity
+
     def reader(self) -> Store:
         """Return this thread's read-only store (opened, or reopened after the file changed)."""
-        identity = self._identity()
-        held: tuple[tuple[int, int], Store] | None = getattr(self._local, "reader", None)
-        if held is not None and held[0] == identity:
-            return held[1]
-        store = Store(self.path, readonly=True, create=False)
         with self._lock:
-            if held is not None:
-                held[1].close()
-                self._opened.remove(held[1])
+            identity = self._identity()
+            self._follow(identity)
+            held: Store | None = getattr(self._local, "reader", None)
+            if held is not None and held in self._opened:
+                return held
+            store = Store(self.path, readonly=True, create=False)
             self._opened.append(store)
-        self._local.reader = (identity, store)
+        self._local.reader = store
         return store
 
     def writer(self) -> Store:
-        """Return the read-write store (never creates the file)."""
+        """Return the read-write store (never creates the file).
+
+        The store itself re-checks the file on every write: a write that a replacement
+        overtakes raises :class:`~workbench.store.StoreReplacedError` (answered 409), never 201.
+        """
         with self._lock:
-            self._identity()
+            self._follow(self._identity())
             if self._writer is None:
                 self._writer = Store(self.path, create=False)
             return self._writer

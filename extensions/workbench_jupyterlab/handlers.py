@@ -27,6 +27,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from workbench._validate import strict_dumps
 from workbench.documents import AnnotationReply, StoreSummary
 from workbench.errors import NotFoundError, StoreError, ValidationError
 from workbench.store.store import Store
@@ -36,6 +37,7 @@ from workbench_jupyterlab.api import (
     RequestError,
     add_annotation,
     list_page,
+    parse_body,
     store_summary,
     trajectory_document,
 )
@@ -52,6 +54,8 @@ __all__ = [
 T = TypeVar("T")
 
 MAX_BODY = 100_000
+CHUNK = 256 * 1024
+"""Bytes written per flush of a large answer."""
 AUTH_RESOURCE = "workbench"
 
 
@@ -89,14 +93,34 @@ class _Base(APIHandler):
             self._error(400, str(exc), "invalid")
         except StoreError as exc:
             self._error(409, str(exc), "store_error")
+        except UnicodeError:  # text that cannot be stored or looked up (a lone surrogate)
+            self._error(400, "the request holds text that is not valid Unicode", "bad_request")
         return None
 
-    def _reply(self, body: Mapping[str, Any] | None, status: int = 200) -> None:
-        if body is None or self._finished:
+    async def _answer(
+        self, fn: Callable[..., Mapping[str, Any]], *args: Any, status: int = 200, **kwargs: Any
+    ) -> None:
+        """Run ``fn`` on a worker thread, encode its answer there, and stream it in chunks.
+
+        Encoding (strict JSON: a NaN read from an old store is sent as ``null``) happens off the
+        event loop, and a body of several MB goes out in :data:`CHUNK` pieces with a flush after
+        each, so one large trajectory never holds up the other requests.
+        """
+
+        def work() -> bytes:
+            return strict_dumps(fn(*args, **kwargs)).encode("utf-8")
+
+        data = await self._run(work)
+        if data is None or self._finished:
             return
         self.set_status(status)
         self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps(body, ensure_ascii=False, allow_nan=False))
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        for start in range(0, len(data), CHUNK):
+            self.write(data[start : start + CHUNK])
+            if len(data) > CHUNK:
+                await self.flush()
+        self.finish()
 
 
 class InfoHandler(_Base):
@@ -108,10 +132,12 @@ class InfoHandler(_Base):
         """Answer the summary."""
         access = self.access
 
-        def work() -> StoreSummary:
-            return store_summary(access.reader(), shown_path=access.shown, taxonomy=self.taxonomy)
+        taxonomy = self.taxonomy
 
-        self._reply(await self._run(work))
+        def work() -> StoreSummary:
+            return store_summary(access.reader(), shown_path=access.shown, taxonomy=taxonomy)
+
+        await self._answer(work)
 
 
 class TrajectoriesHandler(_Base):
@@ -131,7 +157,7 @@ class TrajectoriesHandler(_Base):
             self._error(exc.status, exc.message, "bad_request")
             return
         access = self.access
-        self._reply(await self._run(lambda: list_page(access.reader(), query)))
+        await self._answer(lambda: list_page(access.reader(), query))
 
 
 class TrajectoryHandler(_Base):
@@ -143,10 +169,8 @@ class TrajectoryHandler(_Base):
         """Answer the trajectory's document."""
         access = self.access
         taxonomy = self.taxonomy
-        self._reply(
-            await self._run(
-                lambda: trajectory_document(access.reader(), trajectory_id, taxonomy=taxonomy)
-            )
+        await self._answer(
+            lambda: trajectory_document(access.reader(), trajectory_id, taxonomy=taxonomy)
         )
 
 
@@ -161,12 +185,7 @@ class AnnotationsHandler(_Base):
             self._error(413, f"the body is larger than {MAX_BODY} bytes", "too_large")
             return
         try:
-            body = json.loads(self.request.body or b"null")
-        except ValueError:
-            self._error(400, "the body is not JSON", "bad_request")
-            return
-        try:
-            request = AnnotationRequest.from_json(body)
+            request = AnnotationRequest.from_json(parse_body(self.request.body))
         except RequestError as exc:
             self._error(exc.status, exc.message, "bad_request")
             return
@@ -178,7 +197,7 @@ class AnnotationsHandler(_Base):
             store: Store = access.writer()
             return add_annotation(store, trajectory_id, request, author=author, taxonomy=taxonomy)
 
-        self._reply(await self._run(work), status=201)
+        await self._answer(work, status=201)
 
 
 def handlers(base_url: str) -> list[tuple[str, type[APIHandler]]]:

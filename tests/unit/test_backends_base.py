@@ -26,13 +26,23 @@ from workbench.backends.replay import replay_pieces
         ({"top_k": 0}, "SamplingParams.top_k"),
         ({"max_new_tokens": 0}, "SamplingParams.max_new_tokens"),
         ({"logprobs": 50}, "SamplingParams.logprobs"),
-        ({"stop": "</s>"}, "SamplingParams.stop"),
+        ({"stop": ""}, "SamplingParams.stop"),
+        ({"stop": ["a", ""]}, "SamplingParams.stop"),
+        ({"n": True}, "SamplingParams.n"),
+        ({"temperature": float("nan")}, "SamplingParams.temperature"),
+        ({"seed": "abc"}, "SamplingParams.seed"),
+        ({"ignore_eos": "yes"}, "SamplingParams.ignore_eos"),
     ],
 )
 def test_sampling_validation(kwargs: dict, field: str) -> None:
     with pytest.raises(ValidationError) as info:
         SamplingParams(**kwargs)
     assert info.value.field == field
+
+
+def test_a_string_is_one_stop_string() -> None:
+    assert SamplingParams(stop="Paris.").stop == ("Paris.",)
+    assert SamplingParams(stop=["a", "b"]).stop == ("a", "b")
 
 
 def test_budget_and_request_validation() -> None:

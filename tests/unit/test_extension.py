@@ -377,7 +377,7 @@ def test_bad_input_gets_clear_json_errors(server: tuple[JupyterServer, list[str]
     assert r.status_code == 400 and "out of range" in r.json()["message"]
     url = api(srv, f"trajectories/{ids[2]}/annotations")
     r = httpx.post(url, content=b"{not json", headers=srv.auth)
-    assert r.status_code == 400 and r.json()["message"] == "the body is not JSON"
+    assert r.status_code == 400 and r.json()["message"].startswith("the body is not JSON")
     r = httpx.post(url, json={"kind": "rating", "value": "five"}, headers=srv.auth)
     assert r.status_code == 400 and r.json()["message"] == "a rating is a number"
     r = httpx.post(

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from workbench.errors import ValidationError
 from workbench.think import END_THINKING
-from workbench.trajectory import Constraint, Message
+from workbench.trajectory import Constraint, Message, _check_messages
 
 __all__ = [
     "Backend",
@@ -68,24 +68,33 @@ class SamplingParams:
 
     def __post_init__(self) -> None:
         o = "SamplingParams"
-        if not isinstance(self.n, int) or self.n < 1:
-            raise ValidationError(f"{o}.n", f"must be a positive integer, got {self.n!r}")
-        if not isinstance(self.temperature, int | float) or self.temperature < 0:
+        if isinstance(self.stop, str):  # a string is one stop string, not its characters
+            object.__setattr__(self, "stop", (self.stop,))
+        elif isinstance(self.stop, list):
+            object.__setattr__(self, "stop", tuple(self.stop))
+        _check_int(f"{o}.n", self.n, low=1)
+        _check_real(f"{o}.temperature", self.temperature)
+        if self.temperature < 0:
             raise ValidationError(f"{o}.temperature", f"must be >= 0, got {self.temperature!r}")
-        if not isinstance(self.top_p, int | float) or not 0 < self.top_p <= 1:
+        _check_real(f"{o}.top_p", self.top_p)
+        if not 0 < self.top_p <= 1:
             raise ValidationError(f"{o}.top_p", f"must be in (0, 1], got {self.top_p!r}")
-        if self.top_k is not None and (not isinstance(self.top_k, int) or self.top_k < 1):
-            raise ValidationError(
-                f"{o}.top_k", f"must be a positive integer or None, got {self.top_k!r}"
-            )
-        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
-            raise ValidationError(
-                f"{o}.max_new_tokens", f"must be >= 1, got {self.max_new_tokens!r}"
-            )
-        if not isinstance(self.logprobs, int) or not 0 <= self.logprobs <= 20:
+        if self.top_k is not None:
+            _check_int(f"{o}.top_k", self.top_k, low=1, hint=" or None")
+        _check_int(f"{o}.max_new_tokens", self.max_new_tokens, low=1)
+        if self.seed is not None:
+            _check_int(f"{o}.seed", self.seed, low=0, hint=" or None")
+        _check_int(f"{o}.logprobs", self.logprobs, low=0)
+        if self.logprobs > 20:
             raise ValidationError(f"{o}.logprobs", f"must be in 0..20, got {self.logprobs!r}")
-        if isinstance(self.stop, str) or not all(isinstance(s, str) and s for s in self.stop):
-            raise ValidationError(f"{o}.stop", "must be a tuple of non-empty strings")
+        if not isinstance(self.ignore_eos, bool):
+            raise ValidationError(
+                f"{o}.ignore_eos", f"must be True or False, got {self.ignore_eos!r}"
+            )
+        if not isinstance(self.stop, tuple) or not all(isinstance(s, str) and s for s in self.stop):
+            raise ValidationError(
+                f"{o}.stop", "must be a non-empty string or a list of non-empty strings"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Return the parameters as a JSON-compatible dict (recorded on each trajectory)."""
@@ -100,6 +109,19 @@ class SamplingParams:
             "logprobs": self.logprobs,
             "ignore_eos": self.ignore_eos,
         }
+
+
+def _check_int(field_name: str, value: Any, *, low: int, hint: str = "") -> None:
+    """Raise unless ``value`` is an integer (not a bool) of at least ``low``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        what = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ValidationError(field_name, f"must be {what}{hint}, got {value!r}")
+
+
+def _check_real(field_name: str, value: Any) -> None:
+    """Raise unless ``value`` is a finite number (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(field_name, f"must be a finite number, got {value!r}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -176,8 +198,12 @@ class GenerationRequest:
     constraints: list[Constraint] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if isinstance(self.messages, str):
-            self.messages = [{"role": "user", "content": self.messages}]
+        if self.messages is None:
+            raise ValidationError(
+                "GenerationRequest.messages", "no prompt: give a string or a list of messages"
+            )
+        # the one validation of a prompt (the trajectory's), before anything starts running
+        self.messages = _check_messages("GenerationRequest.messages", self.messages)
         if not self.messages:
             raise ValidationError("GenerationRequest.messages", "the prompt is empty")
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from workbench._validate import strict_dumps
 from workbench.errors import WorkbenchError
 from workbench.store.store import STORE_ENV
 
@@ -33,6 +33,6 @@ def selection_args(p: argparse.ArgumentParser) -> None:
 
 
 def print_json(value: Any) -> None:
-    """Print ``value`` as one line of JSON on stdout."""
-    sys.stdout.write(json.dumps(value, ensure_ascii=False))
+    """Print ``value`` as one line of strict JSON on stdout (NaN and ±Infinity as ``null``)."""
+    sys.stdout.write(strict_dumps(value))
     sys.stdout.write("\n")

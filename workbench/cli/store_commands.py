@@ -90,8 +90,8 @@ def add_parsers(sub: Any) -> None:
         help="metadata equality (VALUE read as JSON when it parses, else as text)",
     )
     p.add_argument("--search", help="case-insensitive text in the output or the prompt")
-    p.add_argument("--limit", type=int, help="at most this many rows")
-    p.add_argument("--offset", type=int, default=0, help="skip this many rows")
+    p.add_argument("--limit", type=_count, help="at most this many rows")
+    p.add_argument("--offset", type=_count, default=0, help="skip this many rows")
     p.add_argument(
         "--sort", default="created", choices=["created", "grade", "thinking_chars", "model", "id"]
     )
@@ -168,6 +168,17 @@ def _parse_grade(text: str) -> Any:
         return float(text)
     except ValueError:
         raise CliError(f"--grade {text!r}: expected a number or a range like 0.5:1") from None
+
+
+def _count(text: str) -> int:
+    """Parse a non-negative integer option (``--limit``, ``--offset``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give e.g. 20") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
+    return value
 
 
 def _parse_meta(items: Sequence[str]) -> dict[str, Any]:

@@ -106,7 +106,14 @@ class Run:
             Where to run: the session passes its single long-lived worker thread (runs on one model
             queue up, and the math libraries' thread pools stay warm); ``None`` starts a thread.
         """
-        self.recorder.checkpoint()  # the store holds a partial trajectory from the first moment
+        try:
+            self.recorder.checkpoint()  # the store holds a partial trajectory from the first moment
+        except BaseException as exc:  # the run never started: it ends here, with its error
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.status = "error"
+            self.ended = time.perf_counter()
+            self._done.set()
+            raise
         if executor is None:
             threading.Thread(
                 target=self._work, name=f"workbench-run-{self.id}", daemon=True
@@ -149,6 +156,8 @@ class Run:
                 self.recorder.save_attention()
             except Exception as exc:  # the store failed: say so, keep the in-memory trajectories
                 self.status, self.error = "error", f"could not save to the store: {exc}"
+            if self.status == "running":  # the worker was interrupted (BaseException): it ended
+                self.status, self.error = "error", self.error or "the run was interrupted"
             self._analyse()
             self.ended = time.perf_counter()
             self._done.set()

@@ -9,7 +9,7 @@ from typing import Any
 from workbench.analysis.pipeline import AnalysisOptions
 from workbench.backends.base import Backend, BudgetForcing, GenerationRequest, SamplingParams
 from workbench.backends.registry import create_backend
-from workbench.errors import ValidationError
+from workbench.errors import SessionClosedError, ValidationError
 from workbench.session.run import Run, Subscriber
 from workbench.store.store import Store
 from workbench.trajectory import Constraint, Message
@@ -66,6 +66,7 @@ class Session:
         self.checkpoint_s = checkpoint_s
         self.analysis = analysis
         self.runs: list[Run] = []
+        self._closed = False
         # one long-lived worker: runs queue up behind each other, and the math libraries' thread
         # pools (OpenMP) stay attached to one thread instead of being rebuilt for every run
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="workbench-run")
@@ -77,6 +78,7 @@ class Session:
         self, model: str | Backend, *, backend: str = "transformers", **options: Any
     ) -> Backend:
         """Load a model (unloading the current one first); return its backend."""
+        self._require_open("load a model")
         self.unload()
         self.backend = (
             model if isinstance(model, Backend) else create_backend(backend, model, **options)
@@ -88,7 +90,7 @@ class Session:
         for run in self.runs:
             if not run.done:
                 run.cancel()
-                run.wait(30)
+                run._done.wait(30)  # not run.wait(): its trajectories are not needed here
         if self.backend is not None:
             self.backend.close()
             self.backend = None
@@ -149,10 +151,18 @@ class Session:
             Analyse the samples when the run ends (with the session's ``analysis`` options) and
             store their segments; ``False`` skips it for this run.
         """
+        self._require_open("generate")
         if self.backend is None:
             raise ValidationError(
                 "Session.model", "no model loaded: Session('smollm2-135m') or .load(...)"
             )
+        if prompt is None or not isinstance(prompt, str | list | tuple):
+            raise ValidationError(
+                "Session.generate.prompt",
+                f"expected a string or a list of messages, got {type(prompt).__name__}",
+            )
+        if isinstance(stop, str):  # a string is one stop string, not its characters
+            stop = (stop,)
         if budget is not None and thinking_budget is not None:
             raise ValidationError(
                 "Session.generate.thinking_budget", "give thinking_budget or budget, not both"
@@ -203,15 +213,33 @@ class Session:
             subscribers=subscribers,
             analysis=self.analysis if analyze else None,
         )
+        run.start(self._executor)  # raises (and the run is not kept) when it cannot start
         self.runs.append(run)
-        return run.start(self._executor)
+        return run
 
     def close(self) -> None:
-        """Unload the model, stop the worker thread and close the store."""
-        self.unload()
-        self._executor.shutdown(wait=True)
-        if self.store is not None:
-            self.store.close()
+        """Unload the model, stop the worker thread and close the store (again: nothing happens)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.unload()
+        finally:
+            self._executor.shutdown(wait=True)
+            if self.store is not None:
+                self.store.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (a closed session loads and generates nothing)."""
+        return self._closed
+
+    def _require_open(self, action: str) -> None:
+        if self._closed:
+            raise SessionClosedError(
+                f"cannot {action}: this session was closed; start a new one "
+                "(wb.Session(model, store=...))"
+            )
 
     def __enter__(self) -> Session:
         return self

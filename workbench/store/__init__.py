@@ -1,5 +1,6 @@
 """The store: one SQLite file of trajectories, segments, annotations and pairs, and importers."""
 
+from workbench.store._connection import StoreReplacedError
 from workbench.store.frames import unnest_metadata
 from workbench.store.importers import ImportReport, import_file
 from workbench.store.store import (
@@ -17,6 +18,7 @@ __all__ = [
     "AddResult",
     "ImportReport",
     "Store",
+    "StoreReplacedError",
     "import_file",
     "open_store",
     "resolve_store_path",

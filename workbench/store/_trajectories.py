@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from workbench._validate import surrogate_position
 from workbench.errors import NotFoundError, StoreError, ValidationError
 from workbench.grade import Grade
 from workbench.store._connection import StoreConnection
@@ -78,6 +79,10 @@ class AddResult:
 
     inserted: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+
+
+_MAX_ID_CHARS = 512
+"""Longest id (or prefix) looked up; anything longer names no trajectory."""
 
 
 class TrajectoryTables(StoreConnection):
@@ -247,6 +252,12 @@ class TrajectoryTables(StoreConnection):
         """
         if not isinstance(id_or_prefix, str) or not id_or_prefix:
             raise NotFoundError("a trajectory id must be a non-empty string")
+        if len(id_or_prefix) > _MAX_ID_CHARS or surrogate_position(id_or_prefix) is not None:
+            shown = id_or_prefix[:40].encode("utf-8", "backslashreplace").decode("ascii", "replace")
+            raise NotFoundError(
+                f"{shown!r}... is not a trajectory id (ids are at most {_MAX_ID_CHARS} characters "
+                "of text): list ids with `workbench ls`"
+            )
         if self._read("SELECT 1 FROM trajectories WHERE id = ?", (id_or_prefix,)):
             return id_or_prefix
         rows = self._read(
@@ -264,21 +275,27 @@ class TrajectoryTables(StoreConnection):
     def get(self, id_or_prefix: str) -> Trajectory:
         """Return the trajectory with this id (or unique id prefix)."""
         tid = self.resolve_id(id_or_prefix)
-        with self._lock:
-            summary = self._conn.execute(
+        with self._reading() as conn:
+            summary = conn.execute(
                 f"SELECT rowid, {SUMMARY_COLUMNS} FROM trajectories WHERE id = ?", (tid,)
             ).fetchone()
+            if summary is None:  # removed (or the file replaced) since the id was resolved
+                raise NotFoundError(f"no trajectory {tid!r} in {self.path}: it was just removed")
             rowid, summary = summary[0], summary[1:]
-            body = self._conn.execute(
+            body = conn.execute(
                 "SELECT prompt, raw, constraints, sampling, timings FROM trajectory_bodies"
                 " WHERE traj_rowid = ?",
                 (rowid,),
             ).fetchone()
-            tok = self._conn.execute(
+            tok = conn.execute(
                 "SELECT n, ids, offsets, logprobs, entropies FROM token_arrays WHERE traj_rowid = ?",
                 (rowid,),
             ).fetchone()
-        return trajectory_from_rows(summary, body, None if tok is None else decode_tokens(tok))
+        try:
+            tokens = None if tok is None else decode_tokens(tok)
+            return trajectory_from_rows(summary, body, tokens)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+            raise self._damaged_row(f"trajectory {tid}", exc) from exc
 
     def __contains__(self, trajectory_id: object) -> bool:
         return bool(self._read("SELECT 1 FROM trajectories WHERE id = ?", (trajectory_id,)))
@@ -327,6 +344,15 @@ class TrajectoryTables(StoreConnection):
             tags, metadata, prompt_key, parent_id, created_at``; ``tags`` is a list of strings, ``metadata`` a JSON string
             (expand it with :func:`workbench.store.frames.unnest_metadata`).
         """
+        for name, value in (("limit", limit), ("offset", offset)):
+            if value is None and name == "limit":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValidationError(
+                    f"list_trajectories.{name}",
+                    f"must be a non-negative integer, got {value!r}"
+                    + (" (None for no limit)" if name == "limit" else ""),
+                )
         where, params, needs_body = build_where(filters)
         orders = {
             "created": "t.rowid",

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench._validate import strict_dumps
 from workbench.grade import Grade
 from workbench.trajectory import Constraint, TokenArrays, Trajectory, prompt_key
 
@@ -34,10 +35,15 @@ def source_key(source: str | None, source_id: str) -> str:
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON that keeps non-ASCII text readable (and searchable) in the database."""
+    """Compact strict JSON that keeps non-ASCII text readable (and searchable) in the database.
+
+    The one encoding of every JSON column: a non-finite float (which validation already turned
+    into ``None``) is written as ``null``, never as ``NaN`` text that SQLite's JSON functions
+    reject.
+    """
     if not value and isinstance(value, list | dict):  # the common empty case, without the encoder
         return "[]" if isinstance(value, list) else "{}"
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return strict_dumps(value, compact=True)
 
 
 def trajectory_rows(

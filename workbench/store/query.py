@@ -118,14 +118,18 @@ def build_where(filters: Mapping[str, Any]) -> tuple[str, list[Any], bool]:
         elif name == "metadata":
             if not isinstance(value, Mapping):
                 raise ValidationError("filter.metadata", "expected a {key: value} mapping")
+            # rows written before non-finite numbers were refused may hold ``NaN`` text, which
+            # SQLite's JSON functions reject for the whole query: such a row matches nothing
+            meta = "(CASE WHEN json_valid(t.metadata) THEN t.metadata END)"
             for key, wanted in value.items():
                 path = _json_path(str(key))
                 if wanted is None:
-                    clauses.append("json_extract(t.metadata, ?) IS NULL")
+                    clauses.append(f"json_extract({meta}, ?) IS NULL")
                     params.append(path)
                     continue
                 options = [int(v) if isinstance(v, bool) else v for v in _as_list(wanted)]
-                clauses.append(f"json_extract(t.metadata, ?) IN ({','.join('?' * len(options))})")
+                marks = ",".join("?" * len(options))
+                clauses.append(f"json_extract({meta}, ?) IN ({marks})")
                 params.append(path)
                 params.extend(options)
         elif name == "search":
