@@ -128,7 +128,14 @@ def _grade(value: Any) -> Grade | None:
     if isinstance(value, int | float):
         if value != value or value in (float("inf"), float("-inf")):
             return None  # NaN (a missing score in pandas-written files) is no grade
-        return Grade.coerce(float(value), grader="imported")
+        try:
+            score = float(value)
+        except OverflowError:
+            raise RecordError(
+                f"grade is an integer of {int(value).bit_length()} bits, beyond float range: "
+                "give a score between 0 and 1, or true/false"
+            ) from None
+        return Grade.coerce(score, grader="imported")
     text = str(value).strip().lower()
     if text in ("nan", "none", "null"):
         return None
@@ -137,9 +144,13 @@ def _grade(value: Any) -> Grade | None:
     if text in ("false", "no", "incorrect", "wrong"):
         return Grade.coerce(False, grader="imported")
     try:
-        return Grade.coerce(float(text), grader="imported")
+        score = float(text)
     except ValueError:
         raise RecordError(f"grade {value!r} is not a number or true/false") from None
+    try:
+        return Grade.coerce(score, grader="imported")
+    except ValueError:
+        raise RecordError(f"grade {value!r} is not a finite number or true/false") from None
 
 
 def _tags(value: Any) -> list[str]:

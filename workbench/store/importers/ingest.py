@@ -9,14 +9,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from workbench.errors import ImportFormatError
+from workbench.errors import ImportFormatError, ValidationError
 from workbench.pair import Pair
 from workbench.store.store import Store
 
 from .convert import Converted, RecordError, convert_record
 from .hf import is_hf_spec, resolve_hf
 from .known import LAYOUTS, Context, NamedLayout
-from .layout import Layout, detect_layout
+from .layout import Layout, check_mapping, detect_layout
 from .layouts_chat import ChunkAssembler, convert_stream
 from .readers import RawRecord, detect_format, read_records
 from .registry import get_layout, recognise
@@ -93,10 +93,16 @@ def import_file(
     ------
     ImportFormatError
         When the file cannot be read at all, no field holds a response, the layout name is
-        unknown, or a Hugging Face dataset is not in the local cache.
+        unknown, a ``mapping`` target looks like a misspelt target (``modle``: write
+        ``meta.modle`` for a metadata key), or a Hugging Face dataset is not in the local cache.
+    StoreError
+        When the store fails ``PRAGMA quick_check`` (checked before anything is written).
     """
     start = time.perf_counter()
     forced = None if layout is None else get_layout(layout)
+    if mapping:
+        check_mapping(mapping)
+    store.check(raise_error=True)  # never write into a damaged file
     if is_hf_spec(path):
         files, default = resolve_hf(str(path))
         shown = str(path)
@@ -167,8 +173,8 @@ class _State:
         if rec.data is None:
             report.errors.append(ImportIssue(rec.location, rec.error or "unreadable"))
             return
-        name = self._name(rec.data)
         try:
+            name = self._name(rec.data)
             if name == "chat_completion_chunks":
                 self._count(name)
                 self.chunks.add(rec.location, rec.data)
@@ -189,8 +195,8 @@ class _State:
                     rec.data, generic, source=self.ctx.source, model=self.ctx.model,
                     extra_tags=self.ctx.tags,
                 )  # fmt: skip
-        except RecordError as exc:
-            report.errors.append(ImportIssue(rec.location, str(exc)))
+        except (RecordError, ValidationError, RecursionError, OverflowError) as exc:
+            report.errors.append(ImportIssue(rec.location, record_problem(exc)))
             return
         self._add(converted)
 
@@ -215,8 +221,8 @@ class _State:
         for location, response in self.chunks.finish():
             try:
                 self._add(convert_stream(response, self.ctx))
-            except RecordError as exc:
-                self.report.errors.append(ImportIssue(location, str(exc)))
+            except (RecordError, ValidationError, RecursionError, OverflowError) as exc:
+                self.report.errors.append(ImportIssue(location, record_problem(exc)))
 
     def flush(self) -> None:
         """Store the batch and update the report."""
@@ -227,6 +233,15 @@ class _State:
         report.models = dict(self.models)
         if self.progress is not None:
             self.progress(report)
+
+
+def record_problem(exc: Exception) -> str:
+    """Return the reason a record is rejected, for an error raised while converting it."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to import: flatten the record (at most 64 levels are kept)"
+    if isinstance(exc, OverflowError):
+        return f"a number is beyond float range ({exc}): store it as text"
+    return str(exc)
 
 
 def _named(layout: NamedLayout, record: dict[str, Any], ctx: Context) -> Converted:

@@ -2,9 +2,12 @@
 
 Detection looks at a record's keys (case-insensitively) for the common layouts of reasoning-trace
 datasets. Explicit ``--map target=source`` overrides win; ``--map target=`` (empty source) turns a
-target off. A target that is not one of :data:`TARGETS` is a metadata key (``--map
-difficulty=level`` stores column ``level`` as metadata ``difficulty``). Every key the layout does not
-use is kept in the trajectory's metadata, so nothing in the source is lost.
+target off. ``--map meta.NAME=source`` (or ``metadata.NAME``) stores a field as metadata ``NAME``.
+A target that is not one of :data:`TARGETS` is a metadata key too (``--map difficulty=level``
+stores column ``level`` as metadata ``difficulty``), unless it is one or two letters away from a
+target (``modle``, ``Model``, ``grader``): that is taken for a typo and refused with "did you
+mean". Every key the layout does not use is kept in the trajectory's metadata, so nothing in the
+source is lost.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 
 from workbench.errors import ImportFormatError
 
-__all__ = ["CANDIDATES", "TARGETS", "Layout", "detect_layout", "parse_mapping"]
+__all__ = ["CANDIDATES", "TARGETS", "Layout", "check_mapping", "detect_layout", "parse_mapping"]
 
 CANDIDATES: dict[str, tuple[str, ...]] = {
     "messages": ("messages", "conversations", "conversation", "chat"),
@@ -60,6 +63,73 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
 
 TARGETS: tuple[str, ...] = tuple(CANDIDATES)
 """Targets a source field can be mapped to; any other target name is a metadata key."""
+
+META_PREFIXES: tuple[str, ...] = ("meta.", "metadata.")
+"""A ``--map`` target starting with one of these is always a metadata key."""
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) that turn ``a`` into ``b``."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _near_target(name: str) -> str | None:
+    """Return the target ``name`` is probably a typo of, or ``None``."""
+    low = name.lower()
+    best = min(TARGETS, key=lambda t: (_distance(low, t), t))
+    allowed = 0 if len(best) <= 2 else 1 if len(best) <= 4 else 2
+    if low == best or _distance(low, best) <= allowed:
+        return best
+    return None
+
+
+def split_target(target: str, source: str = "FIELD") -> tuple[str, bool]:
+    """Return ``(name, is_metadata)`` for a ``--map`` target.
+
+    Raises
+    ------
+    ImportFormatError
+        When the target looks like a misspelt target (``did you mean``), or ``meta.`` names nothing.
+    """
+    for prefix in META_PREFIXES:
+        if target.startswith(prefix):
+            name = target.removeprefix(prefix)
+            if not name:
+                raise ImportFormatError(
+                    f"--map {target}={source}: name the metadata key after {prefix!r}, "
+                    f"e.g. --map {prefix}difficulty={source}"
+                )
+            return name, True
+    if target in TARGETS:
+        return target, False
+    near = _near_target(target)
+    if near is not None:
+        raise ImportFormatError(
+            f"--map {target}={source}: {target!r} is not a target; did you mean {near}? "
+            f"(--map {near}={source}; to store the field as metadata {target!r}, write "
+            f"--map meta.{target}={source})"
+        )
+    return target, True
+
+
+def check_mapping(mapping: Mapping[str, str]) -> None:
+    """Refuse a mapping with a misspelt target before anything is read (see :func:`split_target`)."""
+    for target, source in mapping.items():
+        is_meta = split_target(target, source or "FIELD")[1]
+        if is_meta and not source:
+            raise ImportFormatError(
+                f"--map {target}=: only built-in targets can be turned off ({', '.join(TARGETS)})"
+            )
 
 
 @dataclass(slots=True)
@@ -107,7 +177,7 @@ def parse_mapping(items: Iterable[str]) -> dict[str, str]:
     Raises
     ------
     ImportFormatError
-        When an item has no ``=``.
+        When an item has no ``=``, or its target looks like a misspelt target.
     """
     out: dict[str, str] = {}
     for item in items:
@@ -120,6 +190,7 @@ def parse_mapping(items: Iterable[str]) -> dict[str, str]:
         if not target:
             raise ImportFormatError(f"--map {item!r}: the target before '=' is empty")
         out[target] = source.strip()
+    check_mapping(out)
     return out
 
 
@@ -131,8 +202,9 @@ def detect_layout(keys: Iterable[str], overrides: Mapping[str, str] | None = Non
     keys
         The keys of the records (of the first record, or their union).
     overrides
-        ``{target: source}`` from ``--map``; an empty source disables the target; a target that
-        is not in :data:`TARGETS` (or is written ``metadata.NAME``) becomes a metadata key.
+        ``{target: source}`` from ``--map``; an empty source disables the target; a target
+        written ``meta.NAME`` (or ``metadata.NAME``), or not in :data:`TARGETS` and not a near
+        miss of one, becomes a metadata key.
 
     Raises
     ------
@@ -143,8 +215,7 @@ def detect_layout(keys: Iterable[str], overrides: Mapping[str, str] | None = Non
     lower = {k.lower(): k for k in reversed(key_list)}
     layout = Layout()
     for target, source in (overrides or {}).items():
-        is_meta = target.startswith("metadata.") or target not in TARGETS
-        name = target.removeprefix("metadata.")
+        name, is_meta = split_target(target, source or "FIELD")
         if not source:
             if is_meta:
                 raise ImportFormatError(f"--map {target}=: only built-in targets can be turned off")

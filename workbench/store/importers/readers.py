@@ -7,31 +7,23 @@ read at all raises :class:`~workbench.errors.ImportFormatError`.
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import json
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any
 
 from workbench._install import install_hint
 from workbench.errors import ImportFormatError
+
+from .readers_base import GZIP_ERRORS, RawRecord, gzip_problem, not_gzip, open_bytes
+from .readers_csv import read_csv
 
 __all__ = ["FORMATS", "RawRecord", "detect_format", "read_records"]
 
 FORMATS: tuple[str, ...] = ("jsonl", "json", "parquet", "csv", "tsv", "datasets", "eval", "arrow")
 
-
-@dataclass(slots=True)
-class RawRecord:
-    """One record read from a source, or the reason it could not be read."""
-
-    location: str
-    data: dict[str, Any] | None
-    error: str | None = None
+_TOO_DEEP = "nested deeper than the JSON reader can follow (about 1000 levels): flatten the record"
 
 
 def detect_format(path: Path) -> str:
@@ -67,52 +59,77 @@ def detect_format(path: Path) -> str:
     )
 
 
-def _open_text(path: Path) -> TextIO:
-    if path.suffix.lower() == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
-
-
-def _open_bytes(path: Path) -> BinaryIO:
-    if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
-
-
 def _read_jsonl(path: Path) -> Iterator[RawRecord]:
     """One JSON object per line; a line that is not UTF-8 or not JSON is reported, not fatal.
 
     Server-sent-event logs are accepted too: a ``data: `` prefix is removed, and ``data: [DONE]``,
-    ``event:`` and comment lines are skipped.
+    ``event:`` and comment lines are skipped. A truncated ``.gz`` file ends with one issue at the
+    line where its data ends; the lines before it are kept.
     """
-    with _open_bytes(path) as fh:
-        for lineno, blob in enumerate(fh, start=1):
-            where = f"line {lineno}"
-            try:
-                line = blob.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield RawRecord(where, None, f"invalid UTF-8 ({exc.reason} at byte {exc.start})")
-                continue
-            line = line.strip()
-            if lineno == 1:
-                line = line.removeprefix("\ufeff")
-            if line.startswith("data:"):
-                line = line[5:].strip()
-                if line == "[DONE]":
-                    continue
-            elif line.startswith(("event:", ":", "id:", "retry:")):
-                continue
-            if not line:
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield RawRecord(where, None, f"invalid JSON ({exc.msg} at column {exc.colno})")
-                continue
-            if not isinstance(value, dict):
-                yield RawRecord(where, None, f"expected a JSON object, got {type(value).__name__}")
-                continue
-            yield RawRecord(where, value)
+    lineno = 0
+    with open_bytes(path) as fh:
+        try:
+            for lineno, blob in enumerate(fh, start=1):
+                record = _jsonl_line(blob, lineno)
+                if record is not None:
+                    yield record
+        except GZIP_ERRORS as exc:
+            if lineno == 0 and isinstance(exc, gzip.BadGzipFile):
+                raise ImportFormatError(not_gzip(path, exc)) from exc
+            yield RawRecord(f"line {lineno + 1}", None, gzip_problem(exc))
+
+
+def _jsonl_line(blob: bytes, lineno: int) -> RawRecord | None:
+    """Read one line of a JSONL file: a record, the reason it is bad, or ``None`` (nothing)."""
+    where = f"line {lineno}"
+    try:
+        line = blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return RawRecord(where, None, f"invalid UTF-8 ({exc.reason} at byte {exc.start})")
+    line = line.strip()
+    if lineno == 1:
+        line = line.removeprefix("\ufeff")
+    if line.startswith("data:"):
+        line = line[5:].strip()
+        if line == "[DONE]":
+            return None
+    elif line.startswith(("event:", ":", "id:", "retry:")):
+        return None
+    if not line:
+        return None
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return RawRecord(where, None, f"invalid JSON ({exc.msg} at column {exc.colno})")
+    except RecursionError:
+        return RawRecord(where, None, _TOO_DEEP)
+    except ValueError as exc:  # an integer of more than 4300 digits
+        return RawRecord(where, None, f"invalid JSON ({str(exc).split(';')[0]})")
+    if not isinstance(value, dict):
+        return RawRecord(where, None, f"expected a JSON object, got {type(value).__name__}")
+    return RawRecord(where, value)
+
+
+def _read_text(path: Path) -> str:
+    """Read a whole file as UTF-8, refusing it (nothing is imported) with the line of a bad byte."""
+    try:
+        with open_bytes(path) as fh:
+            data = fh.read()
+    except GZIP_ERRORS as exc:
+        if isinstance(exc, gzip.BadGzipFile):
+            raise ImportFormatError(not_gzip(path, exc)) from exc
+        raise ImportFormatError(
+            f"{path.name}: the .gz file is truncated or damaged ({exc}); the file is one JSON "
+            "document, so nothing was imported: get an intact copy"
+        ) from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ImportFormatError(
+            f"{path.name} line {line}: invalid UTF-8 ({exc.reason}); the file is one JSON "
+            "document, so nothing was imported: convert it to UTF-8"
+        ) from exc
 
 
 def _skip_ws(text: str, i: int) -> int:
@@ -122,14 +139,15 @@ def _skip_ws(text: str, i: int) -> int:
 
 
 def _read_json(path: Path) -> Iterator[RawRecord]:
-    with _open_text(path) as fh:
-        text = fh.read()
+    text = _read_text(path)
     i = _skip_ws(text, 0)
     if i >= len(text):
         return
     if text[i] == "{":
         try:
             value = json.loads(text)
+        except RecursionError:
+            raise ImportFormatError(f"{path.name}: {_TOO_DEEP}") from None
         except json.JSONDecodeError as exc:
             if exc.msg == "Extra data":  # one object per line, saved as .json
                 yield from _read_jsonl(path)
@@ -182,6 +200,10 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
                 f"invalid JSON ({exc.msg}); the records after it cannot be read",
             )
             return
+        except (RecursionError, ValueError) as exc:
+            reason = _TOO_DEEP if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+            yield RawRecord(f"line {line}", None, f"{reason}; the records after it cannot be read")
+            return
         if isinstance(value, dict):
             yield RawRecord(f"line {line}", value)
         else:
@@ -199,29 +221,6 @@ def _read_json(path: Path) -> Iterator[RawRecord]:
             return
 
 
-def _read_csv(path: Path, delimiter: str) -> Iterator[RawRecord]:
-    csv.field_size_limit(sys.maxsize)
-    with _open_text(path) as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        if reader.fieldnames is None:
-            return
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield RawRecord(f"line {reader.line_num}", None, f"malformed CSV ({exc})")
-                return
-            where = f"line {reader.line_num}"
-            if None in row:
-                yield RawRecord(
-                    where, None, f"more cells than the {len(reader.fieldnames)} headers"
-                )
-                continue
-            yield RawRecord(where, dict(row))
-
-
 def _read_parquet(path: Path) -> Iterator[RawRecord]:
     import pyarrow.parquet as pq
 
@@ -230,7 +229,20 @@ def _read_parquet(path: Path) -> Iterator[RawRecord]:
     except Exception as exc:
         raise ImportFormatError(f"{path.name}: not a readable Parquet file ({exc})") from exc
     n = 0
-    for batch in pf.iter_batches(batch_size=2048):
+    batches = pf.iter_batches(batch_size=2048)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except Exception as exc:  # damaged pages: keep the rows before them
+            yield RawRecord(
+                f"row {n + 1}",
+                None,
+                f"unreadable Parquet data from here on ({type(exc).__name__}: {exc}); the rows "
+                "before it are kept: get an intact copy of the file",
+            )
+            return
         for item in batch.to_pylist():
             n += 1
             yield RawRecord(f"row {n}", item)
@@ -299,9 +311,9 @@ def read_records(path: str | Path, *, format: str | None = None) -> Iterator[Raw
     elif fmt == "json":
         yield from _read_json(p)
     elif fmt == "csv":
-        yield from _read_csv(p, ",")
+        yield from read_csv(p, ",")
     elif fmt == "tsv":
-        yield from _read_csv(p, "\t")
+        yield from read_csv(p, "\t")
     elif fmt == "parquet":
         yield from _read_parquet(p)
     elif fmt == "arrow":
