@@ -48,7 +48,8 @@ def add_parsers(sub: Any) -> None:
         default=[],
         metavar="TARGET=FIELD",
         help="use FIELD for TARGET (prompt, response, thinking, answer, model, gold, id, grade, "
-        "messages, ... or any metadata name); TARGET= turns detection of TARGET off",
+        "messages, ...); meta.NAME=FIELD stores FIELD as metadata NAME; TARGET= turns detection "
+        "of TARGET off; a near miss of a target (modle) is refused with 'did you mean'",
     )
     p.add_argument("--format", choices=FORMATS, help="override the format guessed from the name")
     p.add_argument(
