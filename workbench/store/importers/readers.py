@@ -85,7 +85,9 @@ def _jsonl_line(blob: bytes, lineno: int) -> RawRecord | None:
     try:
         line = blob.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return RawRecord(where, None, f"invalid UTF-8 ({exc.reason} at byte {exc.start})")
+        return RawRecord(
+            where, None, f"invalid UTF-8 ({exc.reason} at byte {exc.start}): re-encode the line"
+        )
     line = line.strip()
     if lineno == 1:
         line = line.removeprefix("\ufeff")

@@ -53,7 +53,7 @@ class _Lines:
             try:
                 text = blob.decode("utf-8")
             except UnicodeDecodeError as exc:
-                problem = f"invalid UTF-8 ({exc.reason} at byte {exc.start} of the line)"
+                problem = f"invalid UTF-8 ({exc.reason} at byte {exc.start}): re-encode the line"
                 text = blob.decode("utf-8", errors="replace")
             if self._next == 1:
                 text = text.removeprefix("\ufeff")
