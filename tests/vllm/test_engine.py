@@ -283,10 +283,8 @@ def test_close_frees_the_engine(engine) -> None:
     engine.close()
     print(f"close: {time.perf_counter() - started:.1f} s")
     assert not runner.alive
-    deadline = time.monotonic() + 15
-    while psutil.Process().children(recursive=True) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = [p for p in psutil.Process().children(recursive=True) if p.status() != "zombie"]
+    _, alive = psutil.wait_procs(psutil.Process().children(recursive=True), timeout=15)
+    left = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     kill_children()
     assert not left, left
     with pytest.raises(WorkbenchError, match="closed"):

@@ -382,7 +382,9 @@ class VLLMBackend(Backend):
         )
         if forced:
             sample.forced_end = True
-            yield self._force(sample, forced, sampling.logprobs)
+            event = self._force(sample, forced, sampling.logprobs)
+            max_tokens -= len(event.token_ids)  # forced tokens take steps of max_new_tokens
+            yield event
         if max_tokens <= 0:
             sample.done = True
             yield FinishEvent(sample=sample.index, finish_reason="length")
