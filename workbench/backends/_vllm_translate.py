@@ -6,8 +6,11 @@ any stand-in with the same attributes; :mod:`workbench.backends.vllm_engine` use
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import math
+import queue
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +21,7 @@ __all__ = [
     "LogprobArrays",
     "completion_to_event",
     "finish_event",
+    "forced_event",
     "phase_seed",
     "render_prompt",
     "single_token_id",
@@ -130,6 +134,26 @@ def completion_to_event(output: Any, *, sample: int, top_k: int) -> TokenEvent |
     )
 
 
+def forced_event(sample: int, text: str, token_ids: Sequence[int], top_k: int) -> TokenEvent:
+    """Return the event of forced text (prefill, ``end_text``, ``continue_text``).
+
+    vLLM did not sample these tokens, so their log-probabilities are unknown: they are ``nan``
+    (entropies too, and no alternatives, when ``top_k > 0``), which keeps the per-token arrays of
+    the recorded sample aligned with its token ids.
+    """
+    ids = tuple(int(t) for t in token_ids)
+    n = len(ids)
+    return TokenEvent(
+        sample=sample,
+        text=text,
+        token_ids=ids,
+        forced=True,
+        logprobs=(math.nan,) * n if n else None,
+        entropies=(math.nan,) * n if n and top_k > 0 else None,
+        top_logprobs=({},) * n if n and top_k > 0 else None,
+    )
+
+
 def strip_stop_token(event: TokenEvent, token_id: int, tag: str) -> TokenEvent | None:
     """Remove a trailing stop token (and its text ``tag``) from an event.
 
@@ -211,3 +235,44 @@ def single_token_id(tokenizer: Any, text: str) -> int | None:
     """Return the id of ``text`` when the tokenizer encodes it as exactly one token, else ``None``."""
     ids = tokenizer.encode(text, add_special_tokens=False)
     return int(ids[0]) if len(ids) == 1 else None
+
+
+# --------------------------------------------------------------------------------------------
+# Engine helpers run on the backend's loop thread.
+# --------------------------------------------------------------------------------------------
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
+    cause = exc.__cause__
+    if cause is not None:
+        text += f" (caused by {type(cause).__name__}: {cause})"
+    return text
+
+
+async def _pump(
+    engine: Any,
+    prompt: dict[str, Any],
+    params: Any,
+    request_id: str,
+    out: queue.Queue[tuple[str, str, Any]],
+) -> None:
+    """Feed one vLLM request's outputs into a thread-safe queue (runs on the loop thread).
+
+    Puts ``("output", id, RequestOutput)`` per output, then ``("end", id, None)``, or
+    ``("error", id, message)``. Cancelling the task makes vLLM abort the request.
+    """
+    try:
+        async for output in engine.generate(prompt, params, request_id):
+            out.put(("output", request_id, output))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        out.put(("error", request_id, _describe(exc)))
+    else:
+        out.put(("end", request_id, None))
+
+
+async def _abort_quietly(engine: Any, request_id: str) -> None:
+    with contextlib.suppress(Exception):  # the request may be gone already
+        await engine.abort(request_id)

@@ -8,7 +8,6 @@ functions that read those objects by attribute, so it is tested without vLLM.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import gc
@@ -26,8 +25,12 @@ from workbench._install import install_hint
 from workbench.backends._loop_thread import LoopThread
 from workbench.backends._vllm_translate import (
     LogprobArrays,
+    _abort_quietly,
+    _describe,
+    _pump,
     completion_to_event,
     finish_event,
+    forced_event,
     phase_seed,
     render_prompt,
     single_token_id,
@@ -45,7 +48,7 @@ from workbench.backends.base import (
     truncated_entropy,
 )
 from workbench.backends.budget import plan_phase
-from workbench.backends.models import DEFAULT_MODEL, resolve_model
+from workbench.backends.models import ALIASES, DEFAULT_MODEL, resolve_model
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.think import CLOSE_TAG, OPEN_TAG
 from workbench.think import thinking_open as _thinking_open
@@ -57,6 +60,7 @@ __all__ = [
     "LogprobArrays",
     "VLLMBackend",
     "VLLMNotInstalledError",
+    "VLLMStartError",
     "completion_to_event",
     "finish_event",
     "phase_seed",
@@ -94,6 +98,10 @@ class VLLMNotInstalledError(WorkbenchError, ImportError):
     """vLLM cannot be imported (not installed, or installed but broken)."""
 
 
+class VLLMStartError(WorkbenchError):
+    """The vLLM engine could not be configured or started (bad options, no memory, no device)."""
+
+
 def _import_vllm() -> dict[str, Any]:
     """Import the vLLM names the backend uses, or raise :class:`VLLMNotInstalledError`."""
     if importlib.util.find_spec("vllm") is None:
@@ -116,37 +124,6 @@ def _import_vllm() -> dict[str, Any]:
     }
 
 
-def _describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".rstrip(": ")
-    cause = exc.__cause__
-    if cause is not None:
-        text += f" (caused by {type(cause).__name__}: {cause})"
-    return text
-
-
-async def _pump(
-    engine: Any,
-    prompt: dict[str, Any],
-    params: Any,
-    request_id: str,
-    out: queue.Queue[tuple[str, str, Any]],
-) -> None:
-    """Feed one vLLM request's outputs into a thread-safe queue (runs on the loop thread).
-
-    Puts ``("output", id, RequestOutput)`` per output, then ``("end", id, None)``, or
-    ``("error", id, message)``. Cancelling the task makes vLLM abort the request.
-    """
-    try:
-        async for output in engine.generate(prompt, params, request_id):
-            out.put(("output", request_id, output))
-    except asyncio.CancelledError:
-        raise
-    except Exception as exc:
-        out.put(("error", request_id, _describe(exc)))
-    else:
-        out.put(("end", request_id, None))
-
-
 @dataclass(slots=True, eq=False)
 class _Sample:
     """The running state of one sample across its phases (one vLLM request per phase)."""
@@ -156,6 +133,7 @@ class _Sample:
     prompt_tail: str
     text: str = ""
     generated: int = 0
+    forced_tokens: int = 0
     phase: int = 0
     continues: int = 0
     forced_end: bool = False
@@ -198,6 +176,8 @@ class VLLMBackend(Backend):
     ------
     VLLMNotInstalledError
         When vLLM is not installed (before any model is resolved or loaded).
+    VLLMStartError
+        When vLLM refuses the options or the engine does not start (the message says why).
 
     Notes
     -----
@@ -247,8 +227,10 @@ class VLLMBackend(Backend):
       :class:`~workbench.errors.ValidationError`.
     - Thinking is "open" when the last ``<think>`` of the prompt's end plus the sample's text so
       far is not followed by ``</think>``, or when neither tag appears (then all generation counts
-      as thinking, as in s1). ``max_new_tokens`` and the thinking budgets count sampled tokens
-      only, not forced text. Stop strings are matched within each phase's new text, so one that
+      as thinking, as in s1). The thinking budgets count sampled tokens only, not forced text;
+      ``max_new_tokens`` counts sampled and forced tokens after the prefill, as the transformers
+      backend does (a forced token takes one of its steps). Forced tokens carry ``nan``
+      logprobs (vLLM did not sample them). Stop strings are matched within each phase's new text, so one that
       straddles forced text is not seen.
 
     **Live injections** (``control``, :class:`~workbench.backends.base.RunControl`) are not
@@ -291,10 +273,17 @@ class VLLMBackend(Backend):
             "dtype": dtype,
         }
         options.update(engine_kwargs or {})
-        args = vllm["AsyncEngineArgs"](**options)
-        # The configuration is built on the calling thread: vLLM 0.10.0/0.10.1 refuse the V1 engine
-        # when its configuration is created off the main thread.
-        config = args.create_engine_config()
+        alias = ALIASES.get(self._model)
+        self.recipe = alias.recipe if alias is not None else None
+        try:
+            args = vllm["AsyncEngineArgs"](**options)
+            # Built on the calling thread: vLLM 0.10.0/0.10.1 refuse the V1 engine when its
+            # configuration is created off the main thread.
+            config = args.create_engine_config()
+        except Exception as exc:
+            raise VLLMStartError(
+                f"vLLM refused the engine options for {self._model} ({_describe(exc)[:600]})"
+            ) from exc
         async_llm = vllm["AsyncLLM"]
         self._encoded: dict[str, list[int]] = {}
         self._runner = LoopThread("workbench-vllm-loop")
@@ -306,6 +295,12 @@ class VLLMBackend(Backend):
                 self._engine = self._runner.call(async_llm.from_engine_args, args)
             self._tokenizer = self._runner.run(self._load_tokenizer())
             self._close_id = self._runner.call(single_token_id, self._tokenizer, CLOSE_TAG)
+        except Exception as exc:
+            self.close()
+            raise VLLMStartError(
+                f"the vLLM engine for {self._model} did not start ({_describe(exc)[:600]}); "
+                "its log above says why (on CPU, set VLLM_CPU_KVCACHE_SPACE to the GiB it may use)"
+            ) from exc
         except BaseException:
             self.close()
             raise
@@ -353,6 +348,7 @@ class VLLMBackend(Backend):
             "seed": seed,
             "stop": list(sampling.stop) or None,
             "logprobs": sampling.logprobs,
+            "ignore_eos": bool(sampling.ignore_eos),
             "output_kind": self._delta,
         }
         if sampling.top_k is not None:  # left out, vLLM's own "off" (-1 or 0) applies
@@ -361,11 +357,12 @@ class VLLMBackend(Backend):
             kwargs["stop_token_ids"] = [self._close_id]
         return self._vllm_sampling_params(**kwargs)
 
-    def _force(self, sample: _Sample, text: str) -> TokenEvent:
+    def _force(self, sample: _Sample, text: str, top_k: int) -> TokenEvent:
         ids = self._encode(text)
         sample.context.extend(ids)
         sample.text += text
-        return TokenEvent(sample=sample.index, text=text, token_ids=tuple(ids), forced=True)
+        sample.forced_tokens += len(ids)
+        return forced_event(sample.index, text, ids, top_k)
 
     def _start_phase(
         self,
@@ -378,14 +375,16 @@ class VLLMBackend(Backend):
         sampling = request.sampling
         forced, max_tokens, stop_on_close = plan_phase(
             generated=sample.generated,
-            max_new_tokens=sampling.max_new_tokens,
+            max_new_tokens=sampling.max_new_tokens - sample.forced_tokens,
             thinking=sample.thinking,
             continues=sample.continues,
             budget=request.budget,
         )
         if forced:
             sample.forced_end = True
-            yield self._force(sample, forced)
+            event = self._force(sample, forced, sampling.logprobs)
+            max_tokens -= len(event.token_ids)  # forced tokens take steps of max_new_tokens
+            yield event
         if max_tokens <= 0:
             sample.done = True
             yield FinishEvent(sample=sample.index, finish_reason="length")
@@ -450,11 +449,11 @@ class VLLMBackend(Backend):
         budget = request.budget
         if closed_early and budget is not None:
             sample.continues += 1
-            yield self._force(sample, budget.continue_text)
+            yield self._force(sample, budget.continue_text, request.sampling.logprobs)
             yield from self._start_phase(sample, request, out, running)
         elif (
             reason == "length"
-            and sample.generated < request.sampling.max_new_tokens
+            and sample.generated + sample.forced_tokens < request.sampling.max_new_tokens
             and sample.phase_tokens >= sample.phase_limit  # not stopped by the context length
         ):
             yield from self._start_phase(sample, request, out, running)
@@ -515,8 +514,8 @@ class VLLMBackend(Backend):
         try:
             for sample in samples:
                 if prefill:
-                    yield TokenEvent(
-                        sample=sample.index, text=prefill, token_ids=tuple(prefill_ids), forced=True
+                    yield forced_event(
+                        sample.index, prefill, prefill_ids, request.sampling.logprobs
                     )
                 yield from self._start_phase(sample, request, out, running)
             while not all(s.done for s in samples):
@@ -577,8 +576,3 @@ class VLLMBackend(Backend):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-async def _abort_quietly(engine: Any, request_id: str) -> None:
-    with contextlib.suppress(Exception):  # the request may be gone already
-        await engine.abort(request_id)
