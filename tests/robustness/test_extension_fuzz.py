@@ -40,6 +40,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 BIG_CHARS = 3_000_000
+TIMEOUT_S = 60.0  # generous: CI machines are shared and slow; a hang still fails
 
 
 def make_store(path: Path) -> list[str]:
@@ -104,13 +105,18 @@ bodies = st.one_of(
 
 
 @FUZZ
-@given(body=bodies, which=st.integers(0, 5))
+@given(
+    body=bodies, which=st.integers(0, 4)
+)  # not the 3 MB one: its first segmentation takes ~20 s (tested below)
 def test_annotation_bodies_never_500(
     server: tuple[JupyterServer, list[str]], body: bytes, which: int
 ) -> None:
     srv, ids = server
     r = httpx.post(
-        api(srv, f"trajectories/{ids[which]}/annotations"), content=body, headers=srv.auth
+        api(srv, f"trajectories/{ids[which]}/annotations"),
+        content=body,
+        headers=srv.auth,
+        timeout=TIMEOUT_S,
     )
     no_500(r)
 
@@ -136,7 +142,7 @@ def test_list_parameters_never_500(
     pairs = [(k, v.encode("utf-8", "surrogatepass").decode("utf-8", "replace")) for k, v in query]
     if repeat > 1:
         pairs += [("model", f"m{i}") for i in range(repeat)]
-    no_500(httpx.get(api(srv, "trajectories"), params=pairs, headers=srv.auth))
+    no_500(httpx.get(api(srv, "trajectories"), params=pairs, headers=srv.auth, timeout=TIMEOUT_S))
 
 
 @FUZZ
@@ -166,15 +172,17 @@ def test_named_hostile_requests_get_400_with_a_reason(
         (json.dumps(nested(50)).encode(), "nested too deeply"),
         (b"[" * 40_000 + b"]" * 40_000, "nested too deeply"),
     ]:
-        r = httpx.post(url, content=body, headers=srv.auth)
+        r = httpx.post(url, content=body, headers=srv.auth, timeout=TIMEOUT_S)
         assert r.status_code == 400 and words in r.json()["message"], (body[:60], r.text[:300])
-    r = httpx.get(api(srv, "trajectories"), params=[("tag", "t")] * 300, headers=srv.auth)
+    r = httpx.get(
+        api(srv, "trajectories"), params=[("tag", "t")] * 300, headers=srv.auth, timeout=TIMEOUT_S
+    )
     assert r.status_code == 400 and "at most" in r.json()["message"]
 
 
 def test_old_nan_metadata_is_served_as_strict_json(server: tuple[JupyterServer, list[str]]) -> None:
     srv, ids = server
-    r = httpx.get(api(srv, f"trajectories/{ids[0]}"), headers=srv.auth)
+    r = httpx.get(api(srv, f"trajectories/{ids[0]}"), headers=srv.auth, timeout=TIMEOUT_S)
     assert r.status_code == 200
     json.loads(r.text, parse_constant=lambda c: pytest.fail(f"{c} in the answer"))
 
@@ -216,17 +224,23 @@ def test_a_post_after_the_file_is_replaced_lands_in_the_current_file(tmp_path: P
     with JupyterServer(tmp_path, store="store.db") as srv:
         url = api(srv, f"trajectories/{ids[1]}/annotations")
         assert (
-            httpx.post(url, json={"kind": "rating", "value": 1}, headers=srv.auth).status_code
+            httpx.post(
+                url, json={"kind": "rating", "value": 1}, headers=srv.auth, timeout=TIMEOUT_S
+            ).status_code
             == 201
         )
         os.replace(tmp_path / "backup.db", tmp_path / "store.db")  # restored from a backup
-        r = httpx.post(url, json={"kind": "rating", "value": 4}, headers=srv.auth)
+        r = httpx.post(
+            url, json={"kind": "rating", "value": 4}, headers=srv.auth, timeout=TIMEOUT_S
+        )
         assert r.status_code in (201, 409), r.text
         with wb.Store(tmp_path / "store.db", readonly=True) as store:
             values = [a.value for a in store.get_annotations(ids[1])]
         assert (r.status_code == 201) == (4 in values), (r.status_code, values)
         (tmp_path / "store.db").rename(tmp_path / "gone.db")
-        r = httpx.post(url, json={"kind": "rating", "value": 2}, headers=srv.auth)
+        r = httpx.post(
+            url, json={"kind": "rating", "value": 2}, headers=srv.auth, timeout=TIMEOUT_S
+        )
         assert r.status_code == 404 and r.json()["reason"] == "store_missing"
 
 
