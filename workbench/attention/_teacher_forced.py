@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from workbench.attention._record import ConstraintAttention, token_parts
+from workbench.attention._record import ConstraintAttention
 from workbench.constraints.spans import resolve_constraints
 from workbench.constraints.tokens import teacher_forcing
 from workbench.errors import ValidationError
@@ -96,16 +96,13 @@ def constraint_attention(
     rows = slice(0, tf.generated)
     heads = result[rows] if per_head else None
     mass = heads.mean(axis=2) if heads is not None else result[rows]
-    offsets = tf.offsets.astype(np.int32)
     name = model_name or str(getattr(getattr(model, "config", None), "name_or_path", "") or "model")
-    return ConstraintAttention(
-        trajectory_id=trajectory.id,
+    return ConstraintAttention.of_trajectory(
+        trajectory,
         model=name,
-        mass=np.ascontiguousarray(mass, dtype=np.float32),
-        offsets=offsets,
-        parts=token_parts(trajectory, offsets),
+        mass=mass,
+        offsets=tf.offsets,
         constraints=[c.text for c in located],
-        token_text=[trajectory.raw[s:e] for s, e in offsets.tolist()],
         per_head=heads,
         meta={
             "mode": "teacher_forced",
