@@ -175,7 +175,8 @@ class TokenArrays:
     Attributes
     ----------
     ids
-        Token ids, ``int32[n]``.
+        Token ids, ``int32[n]``; ``-1`` where the backend does not know a token's id (an
+        OpenAI-compatible server sends token strings, not ids).
     offsets
         Character span of each token in :attr:`Trajectory.raw`, ``int32[n, 2]`` (optional).
     logprobs

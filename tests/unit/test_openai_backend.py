@@ -191,7 +191,9 @@ def test_reasoning_deltas_are_wrapped_in_think_tags(fake: FakeServer, key: str) 
     ]
     assert [w.text for w in wrappers] == [THINK_OPEN, THINK_CLOSE]
     assert all(w.token_ids == () and w.logprobs is None and not w.forced for w in wrappers)
-    assert finishes(events) == {0: FinishEvent(sample=0, finish_reason="stop")}
+    assert finishes(events) == {
+        0: FinishEvent(sample=0, finish_reason="stop", reasoning_field=True)
+    }
     assert isinstance(events[-1], FinishEvent)
     sent = fake.requests[0]
     assert sent["stream"] is True and sent["model"] == "served-model"
@@ -250,6 +252,61 @@ def test_logprobs_top_logprobs_and_truncated_entropy(fake: FakeServer) -> None:
     sent = fake.requests[0]
     assert sent["logprobs"] is True and sent["top_logprobs"] == 2
     assert sent["top_k"] == 5 and sent["seed"] == 3 and sent["stop"] == ["\n"]
+
+
+def test_recorded_tokens_and_field_format_from_a_reasoning_server(
+    fake: FakeServer, tmp_path
+) -> None:
+    """Token strings give one recorded token each (id -1) with its span; the split is "field"."""
+    from workbench.session import Session
+
+    def lp(token: str, value: float) -> dict:
+        return _lp(token, value, [(token, value)])
+
+    fake.replies.append(
+        Reply(
+            events=[
+                chunk(reasoning="Let me", logprobs={"content": [lp("Let", -0.1), lp(" me", -0.2)]}),
+                chunk(reasoning=" add.", logprobs={"content": [lp(" add", -0.3), lp(".", -0.4)]}),
+                chunk(content="", logprobs={"content": [lp("</think>", -0.5)]}),
+                chunk(content="42", logprobs={"content": [lp("42", -0.6)]}, finish="stop"),
+            ]
+        )
+    )
+    session = Session(fake.backend(), store=tmp_path / "s.db")
+    try:
+        (t,) = session.generate("What is 40 + 2?", logprobs=1, recipe="none").wait()
+        assert t.raw == "<think>\nLet me add.\n</think>\n\n42"
+        assert t.think_format == "field" and t.thinking == "Let me add." and t.answer == "42"
+        assert t.tokens is not None
+        assert t.tokens.ids.tolist() == [-1] * 6
+        spans = [t.raw[a:b] for a, b in t.tokens.offsets.tolist()]
+        assert spans == ["Let", " me", " add", ".", "", "42"]
+        assert t.tokens.logprobs.tolist() == pytest.approx([-0.1, -0.2, -0.3, -0.4, -0.5, -0.6])
+        stored = session.store.get(t.id)
+        assert stored.think_format == "field"
+        assert (
+            stored.tokens is not None
+            and stored.tokens.offsets.tolist() == t.tokens.offsets.tolist()
+        )
+    finally:
+        session.store.close()
+
+
+def test_inline_thinking_is_not_field_format(fake: FakeServer, tmp_path) -> None:
+    from workbench.session import Session
+
+    fake.replies.append(
+        Reply(
+            events=[chunk(content="<think>\nhm\n</think>\n\n"), chunk(content="42", finish="stop")]
+        )
+    )
+    session = Session(fake.backend(), store=tmp_path / "s.db")
+    try:
+        (t,) = session.generate("q", recipe="none").wait()
+        assert t.think_format == "tags" and t.answer == "42"
+    finally:
+        session.store.close()
 
 
 def test_truncated_entropy_is_a_lower_bound() -> None:

@@ -290,6 +290,21 @@ def test_render_prompt_with_prefill(smollm_tokenizer) -> None:
     assert thinking_open(text[-64:] + "<think>\n")
 
 
+@pytest.mark.parametrize("prefill", ["<think>\n", "<think>\nLet me", "\n\nOkay, so", "ing 2+2"])
+def test_render_prompt_context_is_the_transformers_context(smollm_tokenizer, prefill) -> None:
+    # Both backends must condition on the same ids: the prompt and prefill tokenized together
+    from workbench.backends.hf import render_prompt as hf_render_prompt
+
+    request = GenerationRequest(messages="What is 2+2?", thinking_prefill=prefill)
+    _, prompt_ids, prefill_ids = render_prompt(smollm_tokenizer, request)
+    expected = smollm_tokenizer.encode(
+        hf_render_prompt(smollm_tokenizer, request), add_special_tokens=False
+    )
+    assert prompt_ids + prefill_ids == expected
+    assert prefill_ids, "the prefill keeps at least one token of its own"
+    assert smollm_tokenizer.decode(prompt_ids + prefill_ids).endswith(prefill)
+
+
 def test_render_prompt_enable_thinking_and_no_prefill(smollm_tokenizer) -> None:
     request = GenerationRequest(messages="hi", enable_thinking=False)
     text, _, prefill_ids = render_prompt(smollm_tokenizer, request)

@@ -88,7 +88,8 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.log_path = log
         command = [
-            str(Path(sys.executable).with_name("vllm")),
+            sys.executable,
+            str(Path(__file__).with_name("serve_cli.py")),  # `vllm serve` (see serve_cli.py)
             "serve",
             model_path(),
             "--host", "127.0.0.1",

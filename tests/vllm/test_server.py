@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from workbench.backends import FinishEvent, GenerationRequest, SamplingParams, TokenEvent
@@ -80,26 +81,75 @@ def test_prefill_n_logprobs_and_field_format(backend) -> None:
         )
 
 
-def test_session_records_field_format_and_logprobs(backend, tmp_path) -> None:
+def test_streamed_reasoning_field_and_recorded_tokens(backend, tmp_path) -> None:
+    """Streamed thinking arrives in the reasoning field; the recorder keeps its tokens and format.
+
+    vLLM's streaming parser decides from the prompt's token ids whether reasoning is still open,
+    and a closing tag anywhere in the prompt (the one-shot example's earlier turn) reads as
+    "ended": everything then streams as content (see the next test). This prompt has no closing
+    tag, so the prefilled thinking streams in the reasoning field.
+    """
     from workbench.session import Session
+
+    request = GenerationRequest(
+        messages=PROMPT,
+        sampling=SamplingParams(n=2, temperature=0.8, seed=2, max_new_tokens=48, logprobs=2),
+        thinking_prefill="<think>\n",
+    )
+    events = list(backend.stream(request, cancel=threading.Event()))
+    finishes = {e.sample: e for e in events if isinstance(e, FinishEvent)}
+    assert sorted(finishes) == [0, 1]
+    assert all(f.reasoning_field for f in finishes.values()), finishes
 
     session = Session(backend, store=tmp_path / "s.db")
     try:
         run_ = session.generate(
-            ONE_SHOT, n=2, max_new_tokens=96, temperature=0, logprobs=2, recipe="none"
+            PROMPT,
+            n=2,
+            max_new_tokens=48,
+            temperature=0.8,
+            seed=2,
+            logprobs=2,
+            thinking_prefill="<think>\n",
+            recipe="none",
         )
         trajectories = run_.wait()
         assert run_.status == "complete", run_.error
-        formats = {t.think_format for t in trajectories}
-        assert formats <= {"field", "tags", "unterminated", "none"}
+        assert len(trajectories) == 2
         for t in trajectories:
             assert t.backend == "openai"
-            if t.tokens is not None:
-                assert t.tokens.offsets is not None
-                assert t.tokens.logprobs is not None
-        print("think formats:", formats)
+            assert t.thinking, "the server's reasoning field became the trajectory's thinking"
+            # "field" when the server closed the split; a sample cut off while thinking stays
+            # "unterminated", which exports keep open
+            expected = "field" if "</think>" in t.raw else "unterminated"
+            assert t.think_format == expected, (t.think_format, t.raw)
+            tokens = t.tokens
+            assert tokens is not None and len(tokens.ids) > 0
+            assert tokens.offsets is not None and tokens.logprobs is not None
+            assert len(tokens.offsets) == len(tokens.logprobs) == len(tokens.ids)
+            start = len("<think>\n")  # the forced prefill holds no model tokens
+            assert int(tokens.offsets[0][0]) == start
+            assert "".join(t.raw[a:b] for a, b in tokens.offsets.tolist()) == t.raw[start:]
+            stored = session.store.get(t.id)
+            assert stored.think_format == t.think_format and stored.thinking == t.thinking
+            assert stored.tokens is not None
+            assert np.allclose(stored.tokens.logprobs, tokens.logprobs)
     finally:
         session.store.close()
+
+
+def test_closing_tag_in_the_prompt_streams_as_inline_content(backend) -> None:
+    """With a closing tag in the prompt, vLLM streams everything as content; tags pass through."""
+    request = GenerationRequest(
+        messages=ONE_SHOT,
+        sampling=SamplingParams(n=1, temperature=0, max_new_tokens=48),
+        thinking_prefill="<think>\n",
+    )
+    events = list(backend.stream(request, cancel=threading.Event()))
+    finish = next(e for e in events if isinstance(e, FinishEvent))
+    assert not finish.reasoning_field
+    text = "".join(e.text for e in events if isinstance(e, TokenEvent))
+    assert text.startswith("<think>\n") and text.count("<think>") == 1, text
 
 
 def test_cancel_closes_the_stream_and_the_server_aborts(backend, server) -> None:
@@ -178,13 +228,23 @@ def test_eight_concurrent_runs_all_finish(backend, tmp_path) -> None:
             )
             for i, s in enumerate(sessions)
         ]
-        time.sleep(3)
-        midway = list(progress)
+        # progress is visible while the server queues: run.progress() of a run still in flight
+        seen_in_flight: set[int] = set()
+        deadline = time.monotonic() + 600
+        while not all(r.done for r in runs) and time.monotonic() < deadline:
+            for i, r in enumerate(runs):
+                p = r.progress()
+                if p["status"] == "running" and p["tokens"] > 0:
+                    seen_in_flight.add(i)
+            time.sleep(0.1)
         done = [r.wait() for r in runs]
-        print(f"8 concurrent runs: {time.perf_counter() - started:.1f} s, progress at 3 s {midway}")
+        print(
+            f"8 concurrent runs: {time.perf_counter() - started:.1f} s; in flight {seen_in_flight}"
+        )
         assert [r.status for r in runs] == ["complete"] * 8, [r.error for r in runs]
         assert all(len(t) == 1 and t[0].raw for t in done)
         assert all(p > 0 for p in progress), progress
+        assert len(seen_in_flight) >= 2, "runs made visible progress while others were queued"
         assert sum(len(s.store.list_trajectories()) for s in sessions) == 8
     finally:
         for s in sessions:

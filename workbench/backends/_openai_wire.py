@@ -40,7 +40,8 @@ class _Outcome:
 class _Reader(threading.Thread):
     """Run one streaming request in a thread and queue what arrives.
 
-    Items are ``("line", str)`` for each SSE line, then exactly one terminal item: ``("eof", None)``,
+    Items are ``("lines", [str, ...])``, the complete SSE lines of one network read (LF or CRLF
+    line ends; a partial line waits for the next read), then exactly one terminal item: ``("eof", None)``,
     ``("http", (status, body, retry_after))`` for an HTTP error, or ``("exc", exception)``. After
     :meth:`halt` nothing more is queued.
     """
@@ -73,10 +74,16 @@ class _Reader(threading.Thread):
                         retry_after = _parse_retry_after(response.headers.get("retry-after"))
                         self.items.put(("http", (response.status_code, body, retry_after)))
                         return
-                    for line in response.iter_lines():
+                    # one queue item per network read, not per line: fewer thread hand-offs
+                    tail = ""
+                    for text in response.iter_text():
                         if self._halted.is_set():
                             return
-                        self.items.put(("line", line))
+                        *lines, tail = (tail + text).replace("\r\n", "\n").split("\n")
+                        if lines:
+                            self.items.put(("lines", [line.rstrip("\r") for line in lines]))
+                    if tail:
+                        self.items.put(("lines", [tail.rstrip("\r")]))
                 finally:
                     with self._lock:
                         self._sock = None
@@ -153,10 +160,17 @@ def _exception_outcome(exc: BaseException, base: str, timeout: float) -> _Outcom
     return _Outcome("failed", f"unexpected error talking to {base}: {type(exc).__name__}: {exc}")
 
 
-def _parse_logprobs(
-    obj: Any, want_top: bool
-) -> tuple[tuple[float, ...], tuple[dict[str, float], ...] | None, tuple[float, ...] | None] | None:
-    """Read ``choice.logprobs.content``: per-token logprobs, top alternatives and entropies."""
+ParsedLogprobs = tuple[
+    tuple[float, ...],
+    tuple[dict[str, float], ...] | None,
+    tuple[float, ...] | None,
+    tuple[str, ...] | None,
+]
+"""``(logprobs, top alternatives, entropies, token texts)`` of one chunk's tokens."""
+
+
+def _parse_logprobs(obj: Any, want_top: bool) -> ParsedLogprobs | None:
+    """Read ``choice.logprobs.content``: per-token logprobs, top alternatives, entropies, texts."""
     if not isinstance(obj, dict):
         return None
     content = obj.get("content")
@@ -165,12 +179,19 @@ def _parse_logprobs(
     logprobs: list[float] = []
     tops: list[dict[str, float]] = []
     entropies: list[float] = []
+    texts: list[str] = []
+    complete_texts = True
     complete_tops = want_top
     for entry in content:
         sampled = _number(entry.get("logprob")) if isinstance(entry, dict) else None
         if sampled is None:
             return None
         logprobs.append(sampled)
+        token = entry.get("token")
+        if isinstance(token, str):
+            texts.append(token)
+        else:
+            complete_texts = False
         if not want_top:
             continue
         top: dict[str, float] = {}
@@ -191,6 +212,7 @@ def _parse_logprobs(
         tuple(logprobs),
         tuple(tops) if want_top else None,
         tuple(entropies) if complete_tops else None,
+        tuple(texts) if complete_texts else None,
     )
 
 

@@ -217,18 +217,26 @@ def render_prompt(tokenizer: Any, request: GenerationRequest) -> tuple[str, list
     -------
     tuple
         ``(prompt_text, prompt_ids, prefill_ids)``: the chat template applied with the generation
-        prompt (and ``enable_thinking`` when the request sets it), its token ids (no special
-        tokens added: the template writes them), and the ids of ``request.thinking_prefill``
-        tokenized on its own (``[]`` without a prefill). The model's context is
-        ``prompt_ids + prefill_ids``.
+        prompt (and ``enable_thinking`` when the request sets it) and the model's context split in
+        two. The context is the prompt text and ``request.thinking_prefill`` tokenized *together*
+        (no special tokens added: the template writes them), exactly as the transformers backend
+        tokenizes it, so both backends condition on the same ids. ``prefill_ids`` are the ids
+        after the longest prefix shared with the prompt tokenized on its own (``[]`` without a
+        prefill); a BPE merge across the boundary moves at most a token or two into the prefill.
+        The model's context is ``prompt_ids + prefill_ids``.
     """
     text = chat_prompt_text(tokenizer, request)
     prompt_ids = [int(t) for t in tokenizer.encode(text, add_special_tokens=False)]
     prefill = request.thinking_prefill or ""
-    prefill_ids = (
-        [int(t) for t in tokenizer.encode(prefill, add_special_tokens=False)] if prefill else []
-    )
-    return str(text), prompt_ids, prefill_ids
+    if not prefill:
+        return str(text), prompt_ids, []
+    context = [int(t) for t in tokenizer.encode(text + prefill, add_special_tokens=False)]
+    shared = 0
+    for a, b in zip(prompt_ids, context, strict=False):
+        if a != b:
+            break
+        shared += 1
+    return str(text), context[:shared], context[shared:]
 
 
 def single_token_id(tokenizer: Any, text: str) -> int | None:

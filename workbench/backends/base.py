@@ -232,6 +232,10 @@ class TokenEvent:
         When the request has located constraints and the backend computes attention (the
         transformers backend): ``float32[tokens, layers, constraints]``, the attention mass the
         step that produced each token put on each constraint's prompt tokens (heads averaged).
+    token_texts
+        The text of each added token, for backends that know the tokens' strings but not their
+        ids (OpenAI-compatible servers send ``logprobs.content[i].token``). The recorder keeps
+        one token per entry, with id ``-1`` and the character span the strings give.
     """
 
     sample: int
@@ -242,6 +246,7 @@ class TokenEvent:
     top_logprobs: tuple[dict[str, float], ...] | None = None
     forced: bool = False
     constraint_mass: Any = None
+    token_texts: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -256,11 +261,16 @@ class FinishEvent:
         ``"stop"``, ``"length"``, ``"cancelled"`` or ``"error"``.
     error
         A readable message when ``finish_reason == "error"``.
+    reasoning_field
+        ``True`` when a server sent this sample's thinking in a separate reasoning field and the
+        backend wrote the ``<think>`` wrapper around it: the recorder then records the
+        trajectory's ``think_format`` as ``"field"``.
     """
 
     sample: int
     finish_reason: str
     error: str | None = None
+    reasoning_field: bool = False
 
 
 Event = TokenEvent | FinishEvent

@@ -52,7 +52,11 @@ separately (``delta.reasoning``, or ``delta.reasoning_content`` on older vLLM an
 forcing either. Thinking that a server leaves in ``content`` (``<think>`` written inline) passes
 through untouched. Whitespace is kept as the server sends it.
 
-Token ids are never known (the protocol sends token strings): ``token_ids`` is always ``()``.
+Token ids are never known (the protocol sends token strings): ``token_ids`` is always ``()``, and
+when the server returns logprobs each event carries the tokens' strings (``token_texts``), from
+which the recorder keeps one token per entry (id ``-1``) with its character span and logprob.
+A sample whose thinking came in the reasoning field finishes with ``reasoning_field=True`` and is
+recorded with ``think_format="field"``.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ import json
 import os
 import queue
 import threading
+from collections import deque
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -264,6 +269,8 @@ class OpenAIBackend(Backend):
             payload["logprobs"] = True
         if s.top_k is not None:
             payload["top_k"] = s.top_k  # not OpenAI's schema; vLLM and SGLang accept it
+        if s.ignore_eos:
+            payload["ignore_eos"] = True  # likewise a vLLM/SGLang extension, sent only when set
         if request.enable_thinking is not None:
             payload["chat_template_kwargs"] = {"enable_thinking": request.enable_thinking}
         if request.thinking_prefill:
@@ -397,17 +404,26 @@ class OpenAIBackend(Backend):
         emitted: list[bool],
     ) -> Generator[Event, None, _Outcome]:
         data_lines: list[str] = []
+        pending: deque[str] = deque()  # lines of the last read not handled yet
+        kind: str
+        value: Any
         while True:
             if cancel.is_set():
                 return _Outcome("cancelled")
-            try:
-                kind, value = reader.items.get(timeout=_POLL_S)
-            except queue.Empty:
-                if not reader.is_alive() and reader.items.empty():
-                    return _Outcome(
-                        "failed", f"the request to {self.url} ended without a response", True
-                    )
-                continue
+            if pending:
+                kind, value = "line", pending.popleft()
+            else:
+                try:
+                    kind, value = reader.items.get(timeout=_POLL_S)
+                except queue.Empty:
+                    if not reader.is_alive() and reader.items.empty():
+                        return _Outcome(
+                            "failed", f"the request to {self.url} ended without a response", True
+                        )
+                    continue
+                if kind == "lines":
+                    pending.extend(value)
+                    continue
             if kind == "exc":
                 return _exception_outcome(value, self.base_url, self.timeout)
             if kind == "http":
@@ -498,13 +514,14 @@ class OpenAIBackend(Backend):
                 pieces.append("")  # logprobs of tokens that carry no text (e.g. a </think> token)
             for k, text in enumerate(pieces):
                 if k == last_model_piece and parsed is not None:
-                    logprobs, top, entropies = parsed
+                    logprobs, top, entropies, token_texts = parsed
                     event = TokenEvent(
                         sample=index,
                         text=text,
                         logprobs=logprobs,
                         top_logprobs=top,
                         entropies=entropies,
+                        token_texts=token_texts,
                     )
                 else:
                     event = TokenEvent(sample=index, text=text)
@@ -543,9 +560,13 @@ class OpenAIBackend(Backend):
         reason: str,
         error: str | None = None,
     ) -> Iterator[Event]:
-        yield from self._emit(
-            index, samples, prefill, FinishEvent(sample=index, finish_reason=reason, error=error)
+        finish = FinishEvent(
+            sample=index,
+            finish_reason=reason,
+            error=error,
+            reasoning_field=samples[index].reasoning_seen,
         )
+        yield from self._emit(index, samples, prefill, finish)
 
     def _finish_open(
         self, samples: list[_Sample], prefill: str, reason: str, error: str | None = None

@@ -47,7 +47,7 @@ from workbench.backends.base import (
     TokenEvent,
     truncated_entropy,
 )
-from workbench.backends.budget import plan_phase
+from workbench.backends.budget import BudgetState, plan_phase, replace_early_close
 from workbench.backends.models import ALIASES, DEFAULT_MODEL, resolve_model
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.think import CLOSE_TAG, OPEN_TAG
@@ -430,13 +430,28 @@ class VLLMBackend(Backend):
                 or (bool(ids) and ids[-1] == self._close_id)
             )
         )
+        # The one budget policy decides whether the early close is replaced; as in the
+        # transformers backend, the replaced closing token is neither shown nor counted.
+        sampled = len(ids)
+        replacement = None
+        if closed_early:
+            closing = 1 if ids and ids[-1] == self._close_id else 0
+            replacement = replace_early_close(
+                request.budget,
+                BudgetState(
+                    thinking_tokens=sample.generated + sampled - closing,
+                    continues=sample.continues,
+                ),
+            )
+            if replacement is not None:
+                sampled -= closing
         event = completion_to_event(
             completion, sample=sample.index, top_k=request.sampling.logprobs
         )
-        if closed_early and event is not None and self._close_id is not None:
+        if replacement is not None and event is not None and self._close_id is not None:
             event = strip_stop_token(event, self._close_id, CLOSE_TAG)
-        sample.generated += len(ids)
-        sample.phase_tokens += len(ids)
+        sample.generated += sampled
+        sample.phase_tokens += sampled
         if event is not None:
             sample.context.extend(event.token_ids)
             sample.text += event.text
@@ -446,10 +461,9 @@ class VLLMBackend(Backend):
         if sample.request_id is not None:
             running.pop(sample.request_id, None)
         sample.request_id, sample.future = None, None
-        budget = request.budget
-        if closed_early and budget is not None:
+        if replacement is not None:
             sample.continues += 1
-            yield self._force(sample, budget.continue_text, request.sampling.logprobs)
+            yield self._force(sample, replacement, request.sampling.logprobs)
             yield from self._start_phase(sample, request, out, running)
         elif (
             reason == "length"

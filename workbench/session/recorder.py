@@ -145,6 +145,9 @@ class Recorder:
         rec = self.samples[i]
         raw, tokens, forced_spans = rec.snapshot()
         parsed = parse_think(raw)
+        think_format = parsed.think_format
+        if rec.reasoning_field and think_format == "tags":
+            think_format = "field"  # the server split the reasoning; the backend wrote the tags
         elapsed = time.perf_counter() - self.started
         timings: dict[str, float] = {"elapsed_s": round(elapsed, 4)}
         if rec.first_token_s is not None:
@@ -173,7 +176,7 @@ class Recorder:
             id=rec.trajectory_id,
             prompt=self.request.messages,
             raw=raw,
-            think_format=parsed.think_format,
+            think_format=think_format,
             thinking_span=parsed.thinking_span,
             answer_span=parsed.answer_span,
             constraints=list(self.request.constraints),

@@ -104,6 +104,8 @@ class SampleStream:
         self.first_token_s: float | None = None
         self.finish_reason: str | None = None
         self.error: str | None = None
+        self.reasoning_field = False
+        """Whether the server sent the thinking in a reasoning field (``think_format="field"``)."""
         self.events = 0
         """Token events received (a token count for backends that send no token ids)."""
 
@@ -111,6 +113,7 @@ class SampleStream:
     def on_event(self, event: TokenEvent | FinishEvent) -> None:
         """Take one backend event of this sample."""
         if isinstance(event, FinishEvent):
+            self.reasoning_field = self.reasoning_field or event.reasoning_field
             self.finish(event.finish_reason, event.error)
             return
         with self._lock:
@@ -120,24 +123,37 @@ class SampleStream:
         if self.first_token_s is None:
             self.first_token_s = time.perf_counter() - self.started
         start = self.length
+        ids = event.token_ids
+        texts = event.token_texts if not ids else None
+        k = len(ids) if ids else len(texts or ())
         if event.text:
             self._chunks.append(event.text)
             self.length += len(event.text)
-            self.events += max(1, len(event.token_ids))
+            self.events += max(1, k)
             if event.forced:
                 if self.forced_spans and self.forced_spans[-1][1] == start:
                     self.forced_spans[-1][1] = self.length  # one span for consecutive forced text
                 else:
                     self.forced_spans.append([start, self.length])
-        elif event.token_ids:
-            self.events += len(event.token_ids)
-        k = len(event.token_ids)
+        elif k:
+            self.events += k
         if not k:
             return
-        self.ids.extend(event.token_ids)
-        self.offsets.extend((start, self.length))
-        for _ in range(k - 1):
-            self.offsets.extend((self.length, self.length))
+        if texts is not None:
+            # Token strings without ids (OpenAI-compatible servers): id -1, spans from the strings
+            self.ids.extend([-1] * k)
+            at = start
+            for piece in texts:
+                end = min(at + len(piece), self.length)
+                self.offsets.extend((at, end))
+                at = end
+            if at < self.length:  # strings shorter than the text (normalised bytes): widen the last
+                self.offsets[-1] = self.length
+        else:
+            self.ids.extend(ids)
+            self.offsets.extend((start, self.length))
+            for _ in range(k - 1):
+                self.offsets.extend((self.length, self.length))
         if self.logprobs is not None:
             if event.logprobs is not None and len(event.logprobs) == k:
                 self.logprobs.extend(event.logprobs)
