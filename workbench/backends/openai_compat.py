@@ -68,55 +68,41 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from workbench.backends._openai_events import (
+    THINK_CLOSE,
+    THINK_OPEN,
+    SampleState,
+    chunk_events,
+    finish,
+    finish_open,
+)
 from workbench.backends._openai_wire import (
     _error_text,
     _exception_outcome,
     _is_loopback,
     _Outcome,
-    _parse_logprobs,
     _Reader,
 )
 from workbench.backends.base import (
     Backend,
     Event,
-    FinishEvent,
     GenerationRequest,
     RunControl,
-    TokenEvent,
     truncated_entropy,
 )
 from workbench.errors import ValidationError, WorkbenchError
-from workbench.think import END_THINKING, THINKING_PREFILL
 
 if TYPE_CHECKING:
     import httpx
 
 __all__ = ["THINK_CLOSE", "THINK_OPEN", "OpenAIBackend", "truncated_entropy"]
 
-THINK_OPEN = THINKING_PREFILL
-"""Emitted before the first reasoning delta of a sample (:data:`workbench.think.THINKING_PREFILL`)."""
-
-THINK_CLOSE = END_THINKING
-"""Emitted once when a sample's answer starts after its reasoning (:data:`workbench.think.END_THINKING`)."""
-
 _POLL_S = 0.1
 """How often the consumer looks at ``cancel`` while the server sends nothing."""
 
 _MAX_BACKOFF_S = 10.0
-
-
-@dataclass(slots=True)
-class _Sample:
-    """Per-sample bookkeeping while a stream is parsed."""
-
-    started: bool = False  # an event of this sample was yielded (its prefill is out)
-    seen: bool = False  # the server sent a choice for this sample
-    in_think: bool = False  # inside a <think> block (opened by the wrapper or by the prefill)
-    reasoning_seen: bool = False  # the server sent reasoning deltas for this sample
-    finished: bool = False
 
 
 class OpenAIBackend(Backend):
@@ -326,7 +312,7 @@ class OpenAIBackend(Backend):
             as an error naming it).
         """
         n = request.sampling.n
-        samples = [_Sample() for _ in range(n)]
+        samples = [SampleState() for _ in range(n)]
         want_top = request.sampling.logprobs > 0
         prefill = request.thinking_prefill or ""
         if prefill:
@@ -351,7 +337,7 @@ class OpenAIBackend(Backend):
                     if st.finished:
                         continue
                     if st.seen:
-                        yield from self._finish(i, samples, prefill, "stop")
+                        yield from finish(i, samples, prefill, "stop")
                     else:
                         msg = (
                             f"the server sent no output for sample {i}: it may not support n > 1 "
@@ -360,10 +346,10 @@ class OpenAIBackend(Backend):
                             if n > 1
                             else "the server's stream ended without any output"
                         )
-                        yield from self._finish(i, samples, prefill, "error", msg)
+                        yield from finish(i, samples, prefill, "error", msg)
                 return
             if outcome.kind == "cancelled":
-                yield from self._finish_open(samples, prefill, "cancelled")
+                yield from finish_open(samples, prefill, "cancelled")
                 return
             if (
                 not emitted[0]
@@ -383,13 +369,13 @@ class OpenAIBackend(Backend):
                     delay = min(self.retry_backoff * 2**attempt, _MAX_BACKOFF_S)
                 attempt += 1
                 if cancel.wait(delay):
-                    yield from self._finish_open(samples, prefill, "cancelled")
+                    yield from finish_open(samples, prefill, "cancelled")
                     return
                 continue
             message = outcome.message
             if attempt:
                 message += f" (after {attempt + 1} attempts)"
-            yield from self._finish_open(samples, prefill, "error", message)
+            yield from finish_open(samples, prefill, "error", message)
             return
 
     # ----- one attempt -----
@@ -397,7 +383,7 @@ class OpenAIBackend(Backend):
     def _attempt(
         self,
         reader: _Reader,
-        samples: list[_Sample],
+        samples: list[SampleState],
         cancel: threading.Event,
         prefill: str,
         want_top: bool,
@@ -460,120 +446,13 @@ class OpenAIBackend(Backend):
                     f"{_error_text(chunk)}",
                     retryable=True,
                 )
-            for event in self._chunk_events(chunk, samples, prefill, want_top):
+            for event in chunk_events(chunk, samples, prefill, want_top):
                 emitted[0] = True
                 yield event
             if all(st.finished for st in samples):
                 return _Outcome("done")
             if kind == "eof":
                 return _Outcome("done")
-
-    def _chunk_events(
-        self, chunk: dict[str, Any], samples: list[_Sample], prefill: str, want_top: bool
-    ) -> Iterator[Event]:
-        choices = chunk.get("choices")
-        if not isinstance(choices, list):
-            return
-        for choice in choices:
-            if not isinstance(choice, dict):
-                continue
-            index = choice.get("index", 0)
-            if not isinstance(index, int) or not 0 <= index < len(samples):
-                continue
-            st = samples[index]
-            if st.finished:
-                continue
-            st.seen = True
-            delta = choice.get("delta")
-            delta = delta if isinstance(delta, dict) else {}
-            reasoning = delta.get("reasoning")
-            if not isinstance(reasoning, str) or not reasoning:
-                reasoning = delta.get("reasoning_content")
-            content = delta.get("content")
-            pieces: list[str] = []
-            wrappers: set[int] = set()
-            if isinstance(reasoning, str) and reasoning:
-                if not st.in_think:
-                    wrappers.add(len(pieces))
-                    pieces.append(THINK_OPEN)
-                    st.in_think = True
-                st.reasoning_seen = True
-                pieces.append(reasoning)
-            if isinstance(content, str) and content:
-                if st.in_think and st.reasoning_seen:
-                    wrappers.add(len(pieces))
-                    pieces.append(THINK_CLOSE)
-                st.in_think = False
-                pieces.append(content)
-            parsed = _parse_logprobs(choice.get("logprobs"), want_top)
-            last_model_piece = max(
-                (k for k in range(len(pieces)) if k not in wrappers), default=None
-            )
-            if parsed is not None and last_model_piece is None:
-                last_model_piece = len(pieces)
-                pieces.append("")  # logprobs of tokens that carry no text (e.g. a </think> token)
-            for k, text in enumerate(pieces):
-                if k == last_model_piece and parsed is not None:
-                    logprobs, top, entropies, token_texts = parsed
-                    event = TokenEvent(
-                        sample=index,
-                        text=text,
-                        logprobs=logprobs,
-                        top_logprobs=top,
-                        entropies=entropies,
-                        token_texts=token_texts,
-                    )
-                else:
-                    event = TokenEvent(sample=index, text=text)
-                yield from self._emit(index, samples, prefill, event)
-            reason = choice.get("finish_reason")
-            if reason is not None:
-                if reason in ("stop", "length"):
-                    yield from self._finish(index, samples, prefill, reason)
-                else:
-                    yield from self._finish(
-                        index,
-                        samples,
-                        prefill,
-                        "error",
-                        f"the server ended sample {index} with finish_reason {reason!r}",
-                    )
-
-    # ----- events -----
-
-    @staticmethod
-    def _emit(index: int, samples: list[_Sample], prefill: str, event: Event) -> Iterator[Event]:
-        st = samples[index]
-        if not st.started:
-            st.started = True
-            if prefill:
-                yield TokenEvent(sample=index, text=prefill, forced=True)
-        if isinstance(event, FinishEvent):
-            st.finished = True
-        yield event
-
-    def _finish(
-        self,
-        index: int,
-        samples: list[_Sample],
-        prefill: str,
-        reason: str,
-        error: str | None = None,
-    ) -> Iterator[Event]:
-        finish = FinishEvent(
-            sample=index,
-            finish_reason=reason,
-            error=error,
-            reasoning_field=samples[index].reasoning_seen,
-        )
-        yield from self._emit(index, samples, prefill, finish)
-
-    def _finish_open(
-        self, samples: list[_Sample], prefill: str, reason: str, error: str | None = None
-    ) -> Iterator[Event]:
-        for i, st in enumerate(samples):
-            if not st.finished:
-                yield from self._finish(i, samples, prefill, reason, error)
 
     # ----- failures -----
 
