@@ -230,16 +230,23 @@ def test_logits_unchanged(models: dict[str, Any], arch: str) -> None:
 
 
 # -- incremental decoding -----------------------------------------------------------------------
+@pytest.mark.parametrize("one_sequence", [False, True])
 @pytest.mark.parametrize("arch", ["llama", "qwen3", "gemma3", "gpt2"])
-def test_incremental_decoding_matches_teacher_forcing(models: dict[str, Any], arch: str) -> None:
-    """A prefill then one token per call over a KV cache (sliding layers crop their cache)."""
+def test_incremental_decoding_matches_teacher_forcing(
+    models: dict[str, Any], arch: str, one_sequence: bool
+) -> None:
+    """A prefill then one token per call over a KV cache (sliding layers crop their cache).
+
+    With ``one_sequence`` the constraint keys are gathered once per layer and reused.
+    """
     model = models[arch]
     ids = tokens(60)[None]
     positions = [3, 4, 15]
     expected = constraint_mass(model, ids, positions, per_head=True)
     params = inspect.signature(model.forward).parameters
     cache_arg = "cache" if "cache" in params else "past_key_values"
-    with torch.inference_mode(), capture_constraint_mass(model, positions, per_head=True) as cap:
+    capture = capture_constraint_mass(model, positions, per_head=True, one_sequence=one_sequence)
+    with torch.inference_mode(), capture as cap:
         cache = transformers.DynamicCache(config=model.config)
         model(input_ids=ids[:, :20], use_cache=True, **{cache_arg: cache})
         first = cap.pop()
@@ -249,6 +256,7 @@ def test_incremental_decoding_matches_teacher_forcing(models: dict[str, Any], ar
     steps = cap.steps
     assert len(steps) == 40 and all(s.shape == (1, 4, 4) for s in steps)
     np.testing.assert_allclose(np.concatenate(first + steps), expected, atol=1e-5)
+    assert bool(cap._key_cache) == one_sequence
 
 
 def test_generate_under_capture(models: dict[str, Any]) -> None:
@@ -388,3 +396,18 @@ def test_fused_lse_cpu() -> None:
     torch.testing.assert_close(
         fused[1], kernels.blockwise_lse(query, key, scaling=0.25, is_causal=True)
     )
+
+
+def test_one_sequence_regathers_keys_for_a_new_prompt(models: dict[str, Any]) -> None:
+    """A second prompt in the same block (a full forward) does not reuse the first one's keys."""
+    model = models["llama"]
+    a, b = tokens(30), torch.flip(tokens(30), dims=[0])
+    positions = [2, 5, 9]
+    with (
+        torch.inference_mode(),
+        capture_constraint_mass(model, positions, one_sequence=True) as cap,
+    ):
+        model(input_ids=a[None], use_cache=False)
+        model(input_ids=b[None], use_cache=False)
+    np.testing.assert_allclose(cap.steps[0], constraint_mass(model, a, positions), atol=1e-5)
+    np.testing.assert_allclose(cap.steps[1], constraint_mass(model, b, positions), atol=1e-5)

@@ -44,6 +44,7 @@ __all__ = [
     "constraint_mass_from_lse",
     "fused_attention_with_lse",
     "fused_lse_available",
+    "gather_constraint_keys",
 ]
 
 logger = logging.getLogger(__name__)
@@ -371,6 +372,9 @@ def fused_lse_available(device: torch.device, dtype: torch.dtype, masked: bool) 
         ``True`` when :func:`fused_attention_with_lse` returns a result for such inputs.
     """
     key = (device.type, dtype, masked)
+    known = _FUSED_OK.get(key)  # the common case, at every layer of every step: no lock
+    if known is not None:
+        return known
     with _FUSED_LOCK:
         if key not in _FUSED_OK:
             _FUSED_OK[key] = _self_check(device, dtype, masked)
@@ -416,6 +420,21 @@ def fused_attention_with_lse(
 
 
 # -- the mass ----------------------------------------------------------------------------------------
+def gather_constraint_keys(
+    key: torch.Tensor, key_index: torch.Tensor, *, scaling: float
+) -> torch.Tensor:
+    """Gather the constraint keys of ``key`` ``[B, Hkv, K, D]``, scaled and transposed.
+
+    Returns ``[B, Hkv, 1, D, C]``. ``key_index`` is ``[B or 1, C]`` (as in :func:`constraint_mass_from_lse`); the result is
+    float32, ready to multiply the grouped queries with.
+    """
+    b, n_kv = key.shape[0], key.shape[1]
+    n_c = key_index.shape[1]
+    index = key_index.expand(b, n_c)
+    gathered = torch.gather(key, 2, index[:, None, :, None].expand(b, n_kv, n_c, key.shape[-1]))
+    return gathered[:, :, None].transpose(-1, -2).float() * scaling
+
+
 def constraint_mass_from_lse(
     query: torch.Tensor,
     key: torch.Tensor,
@@ -431,6 +450,7 @@ def constraint_mass_from_lse(
     max_index: int | None = None,
     block_elements: int | None = None,
     key_groups: torch.Tensor | None = None,
+    constraint_keys: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Attention mass each query puts on a set of keys: ``Σ_{i∈C} exp(s[t, i] - lse[t])``.
 
@@ -459,6 +479,10 @@ def constraint_mass_from_lse(
     key_groups
         Optional ``[C, G]`` float32 membership matrix (``1`` where key ``i`` belongs to group
         ``g``): the mass is then summed per group, for several constraints in one pass.
+    constraint_keys
+        The result of :func:`gather_constraint_keys` for these ``key``, ``key_index`` and
+        ``scaling``, when the caller kept it from an earlier call (the keys of prompt positions do
+        not change while a KV cache grows): saves gathering them again at every decode step.
 
     Returns
     -------
@@ -473,8 +497,9 @@ def constraint_mass_from_lse(
     if limit is not None and max_index is None:
         max_index = int(key_index.max())
     index = key_index.expand(b, n_c)
-    gathered = torch.gather(key, 2, index[:, None, :, None].expand(b, n_kv, n_c, key.shape[-1]))
-    keys_t = gathered[:, :, None].transpose(-1, -2).float() * scaling  # [B, Hkv, 1, D, C]
+    if constraint_keys is None:
+        constraint_keys = gather_constraint_keys(key, key_index, scaling=scaling)
+    keys_t = constraint_keys  # [B, Hkv, 1, D, C]
     grouped = _group_query(query, n_kv)
     hidden_key = None if key_valid is None else ~key_valid.expand(b, n_c)[:, None, None, None, :]
     lse_grouped = lse.view(b, n_kv, h // n_kv, q_len)

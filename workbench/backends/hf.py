@@ -253,7 +253,9 @@ class TransformersBackend(Backend):
         union, groups = located
         # α of a token is the attention of the step that produced it: the query before it
         return stack.enter_context(
-            capture_constraint_mass(self.model, union, groups=groups, query_start=n - 1)
+            capture_constraint_mass(
+                self.model, union, groups=groups, query_start=n - 1, one_sequence=True
+            )
         )
 
     def _steps(
