@@ -166,11 +166,12 @@ class FinalMsg(TypedDict):
 
 
 class ScrollToMsg(TypedDict):
-    """Scroll a trace to a character of a sample (a heatmap click)."""
+    """Scroll a trace to a character of a sample (a heatmap click); ``end``: highlight to there."""
 
     type: Literal["scroll_to"]
     sample: int
     char: int
+    end: int | None
 
 
 class DocMsg(TypedDict):
@@ -210,6 +211,7 @@ class HeatmapMsg(TypedDict):
     constraints: list[str]
     column_text: list[str]
     column_start: list[int]
+    column_end: list[int]
     boundary: int | None
     mass: int
     segments: list[SegmentInfo]
@@ -322,6 +324,16 @@ class SelectTokenMsg(TypedDict):
     char: int
 
 
+class SelectRangeMsg(TypedDict):
+    """Tokens ``first..last`` (raw characters ``start..end``) were brushed in a chart."""
+
+    type: Literal["select_range"]
+    first: int
+    last: int
+    start: int
+    end: int
+
+
 class SelectMsg(TypedDict):
     """The stats panel's selection changed (``ids``: the traces it keeps)."""
 
@@ -371,6 +383,7 @@ FRONT_MESSAGES: tuple[type, ...] = (
     UndoMsg,
     NavigateMsg,
     SelectTokenMsg,
+    SelectRangeMsg,
     SelectMsg,
     PickMsg,
     ChooseMsg,
