@@ -2,7 +2,7 @@
 // Do not edit: change the Python declaration and rebuild (`make widgets`).
 /* eslint-disable */
 
-export const PROTOCOL_HASH = "141803bc473ab066";
+export const PROTOCOL_HASH = "7a3349096ec3130a";
 export const VIEWS = ["live_trace", "annotator", "heatmap", "stats", "compare"] as const;
 
 export interface Bounds {
@@ -208,6 +208,8 @@ export interface StatsMsg {
   keywords: KeywordRow[];
   patterns: PatternRow[];
   traces: TraceRow[];
+  keyword_chart: Record<string, unknown>;
+  pattern_chart: Record<string, unknown>;
 }
 
 export interface CompareMsg {

@@ -228,6 +228,8 @@ class StatsMsg(TypedDict):
     keywords: list[KeywordRow]
     patterns: list[PatternRow]
     traces: list[TraceRow]
+    keyword_chart: dict[str, Any]
+    pattern_chart: dict[str, Any]
 
 
 class CompareMsg(TypedDict):
@@ -470,6 +472,12 @@ _FRONT_BY_TYPE: dict[str, type] = {get_args(_fields(cls)["type"])[0]: cls for cl
 
 def _check(path: str, value: Any, tp: Any) -> None:
     origin = get_origin(tp)
+    if tp is Any:  # a vega-lite spec: any JSON
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ProtocolError(f"{path}: not JSON ({exc})") from None
+        return
     if origin in (Union, types.UnionType):
         errors = []
         for option in get_args(tp):
@@ -500,6 +508,12 @@ def _check(path: str, value: Any, tp: Any) -> None:
             raise ProtocolError(f"{path}: expected a list")
         for i, item in enumerate(value):
             _check(f"{path}[{i}]", item, get_args(tp)[0])
+        return
+    elif origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ProtocolError(f"{path}: expected an object with string keys")
+        for k, item in value.items():
+            _check(f"{path}.{k}", item, get_args(tp)[1])
         return
     elif typing.is_typeddict(tp):
         _check_record(path, value, tp)
