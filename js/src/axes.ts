@@ -48,7 +48,7 @@ export function text(x: number, y: number, s: string, cls: string, anchor = "mid
 
 /** A horizontal axis: a line, ticks at `pos(v)`, labels, and a title under them. */
 export function bottomAxis(width: number, ticks: readonly number[], pos: (v: number) => number, title: string): SVGSVGElement {
-  const H = 34;
+  const H = title ? 34 : 20;
   const root = svg("svg", { width, height: H, viewBox: `0 0 ${width} ${H}` }, "wb-axis wb-axis-x");
   root.appendChild(svg("line", { x1: 0, y1: 0.5, x2: width, y2: 0.5 }, "wb-axis-line"));
   for (const v of ticks) {
@@ -58,7 +58,7 @@ export function bottomAxis(width: number, ticks: readonly number[], pos: (v: num
     const anchor = x < 14 ? "start" : x > width - 14 ? "end" : "middle";
     root.appendChild(text(x, 16, tickLabel(v, ticks), "wb-tick", anchor));
   }
-  root.appendChild(text(width / 2, 31, title, "wb-axis-title"));
+  if (title) root.appendChild(text(width / 2, 31, title, "wb-axis-title"));
   return root;
 }
 

@@ -8,6 +8,7 @@ import { button, clear, colourIndex, fmt, h, setText } from "./dom";
 import { Decorations, TextStore, TokenStore } from "./textstore";
 import { TextPane, type SampleData, type Shade } from "./textpane";
 import { TokenCurve } from "./curve";
+import { PatternTimeline } from "./timeline";
 
 interface SampleView {
   data: SampleData;
@@ -17,6 +18,7 @@ interface SampleView {
   status: HTMLElement;
   col: HTMLElement;
   curve: TokenCurve;
+  timeline: PatternTimeline;
   highlight: [number, number] | null;
 }
 
@@ -89,6 +91,7 @@ export class LiveTraceView {
     this.updateControls();
     ch.onChange("labels", () => {
       this.renderLegend();
+      for (const s of this.samples) s.timeline.rebuild();
       for (const s of this.samples) {
         s.think.list.invalidateAll();
         s.answer.list.invalidateAll();
@@ -126,6 +129,7 @@ export class LiveTraceView {
           setText(s.status, msg.status);
           this.setBounds(s, msg.bounds, true);
           s.curve.rebuild();
+          s.timeline.rebuild();
           break;
         }
         case "scroll_to": {
@@ -222,6 +226,11 @@ export class LiveTraceView {
       const inAnswer = view.bounds.answer_start !== null && a >= view.bounds.answer_start;
       (inAnswer ? view.answer : view.think).scrollToChar(a);
     });
+    const timeline = new PatternTimeline(() => data.deco.segments, () => data.deco.open, () => this.labels(), (seg) => {
+      if (!view) return;
+      this.highlight(view, seg.start, seg.end);
+      view.think.scrollToChar(seg.start);
+    });
     if (this.model.get("controls")) {
       const b1 = button("end thinking", "Force the end of the thinking into this sample", () =>
         this.ch.send({ type: "end_thinking", sample: i }), "wb-small");
@@ -232,13 +241,14 @@ export class LiveTraceView {
     }
     const col = h("div", { class: "wb-sample" }, [
       head,
+      timeline.el,
       curve.el,
       h("div", { class: "wb-pane-label", text: "thinking" }),
       think.el,
       h("div", { class: "wb-pane-label", text: "answer" }),
       answer.el,
     ]);
-    view = { data, bounds: { think_start: 0, think_end: null, answer_start: null }, think, answer, status: statusEl, col, curve, highlight: null };
+    view = { data, bounds: { think_start: 0, think_end: null, answer_start: null }, think, answer, status: statusEl, col, curve, timeline, highlight: null };
     return view;
   }
 
@@ -268,6 +278,7 @@ export class LiveTraceView {
       s.answer.list.follow = live;
       this.setBounds(s, st.bounds, true);
       s.curve.rebuild();
+      s.timeline.rebuild();
     }
   }
 
@@ -275,6 +286,7 @@ export class LiveTraceView {
     const old = s.bounds;
     s.bounds = b;
     s.curve.answerToken = b.answer_start === null ? null : s.data.tokens.firstAfter(b.answer_start);
+    s.timeline.setRange(b.think_start, b.think_end ?? s.data.text.length);
     const thinkEnd = b.think_end;
     const answerStart = b.answer_start;
     if (force || old.think_start !== b.think_start || old.think_end !== thinkEnd) {
@@ -312,6 +324,8 @@ export class LiveTraceView {
       pane.afterAppend();
     }
     s.curve.sync();
+    s.timeline.setRange(s.bounds.think_start, s.bounds.think_end ?? s.data.text.length);
+    s.timeline.sync();
   }
 }
 

@@ -563,6 +563,8 @@ def test_pattern_colours_match_the_front_end() -> None:
     # colourIndex in js/src/dom.ts gives these (node -e over the same strings)
     js = {"abc": 6, "<script>__xss(1)</script>": 3, "ünïcode😀": 11, "backtracking": 2}
     assert {k: colour_index(k, []) for k in js} == js
+    dom = (JS / "src" / "dom.ts").read_text()
+    assert all(f'"{hexa}"' in dom for hexa in PATTERN_COLOURS)  # PALETTE, for canvas strips
     domain, colours = pattern_scale(["zzz", "planning"], ["a", "planning"])
     assert domain == ["planning", "zzz"] and colours[0] == PATTERN_COLOURS[1]
 
