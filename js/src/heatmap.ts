@@ -227,7 +227,8 @@ export class HeatmapView {
     this.scroller.appendChild(area);
     this.scroller.appendChild(xAxis);
     const step = Math.max(1, Math.ceil(14 / lh));
-    const layerTicks = niceTicks(0, L - 1, Math.max(2, Math.floor(H / 22))).filter((v) => Number.isInteger(v) && v % step === 0);
+    const layerTicks = lh >= 12 ? Array.from({ length: L }, (_, l) => l)
+      : niceTicks(0, L - 1, Math.max(2, Math.floor(H / 22))).filter((v) => Number.isInteger(v) && v % step === 0);
     const yAxis = leftAxis(H, layerTicks, (v) => (L - 1 - v) * lh + lh / 2, "layer", AXIS_W);
     this.plot.appendChild(h("div", { class: "wb-heat-grid" }, [yAxis, this.scroller, colourBar(H, max, c >= 0 ? "mass" : "mass (sum)")]));
   }

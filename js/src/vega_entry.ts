@@ -56,6 +56,8 @@ export async function draw(
     ast: true,
     expr: expressionInterpreter,
     tooltip: { theme: theme.dark ? "dark" : "light" },
+    // no signal is bound to an input: vega's empty <form> for bindings stays out of the page
+    bind: document.createElement("div"),
   });
   const view = result.view;
   view.addEventListener("click", (_event, item) => {
