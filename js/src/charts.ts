@@ -75,7 +75,7 @@ export class VegaChart {
       const vega = await loadVega(this.source());
       if (token !== this.token) return;
       const box = h("div", { class: "wb-vega-plot" });
-      const drawn = await vega.draw(box, spec, themeColours(this.el), this.onSelect);
+      const drawn = await vega.draw(box, this.fitted(spec), themeColours(this.el), this.onSelect);
       if (token !== this.token) {
         drawn.finalize();
         return;
@@ -88,6 +88,19 @@ export class VegaChart {
     } catch (err) {
       this.onError(`chart ${this.name}: ${String(err)}`);
     }
+  }
+
+  /** The spec narrowed to the room there is (the axis labels and titles need about 180 px). */
+  private fitted(spec: Record<string, unknown>): Record<string, unknown> {
+    const room = (this.el.parentElement?.clientWidth || 0) - 180;
+    const width = typeof spec.width === "number" ? spec.width : 0;
+    if (room <= 0 || !width || room >= width) return spec;
+    return { ...spec, width: Math.max(120, room) };
+  }
+
+  /** Redraw when the room changed (a narrower notebook). */
+  refit(): void {
+    if (this.spec) void this.show(this.spec);
   }
 
   /** The chart as an SVG document (what the SVG button saves). */

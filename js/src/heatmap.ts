@@ -206,7 +206,7 @@ export class HeatmapView {
     ctx.putImageData(img, 0, 0);
     const scale = cssW / Math.max(1, d.tokens);
     const xAxis = bottomAxis(cssW, niceTicks(0, d.tokens, Math.max(2, Math.floor(cssW / 90))), (v) => v * scale,
-      d.tokens_per_column * group > 1 ? `token (generation order; ${d.tokens_per_column * group} per column)` : "token (generation order)");
+      cssW < 340 ? "token" : d.tokens_per_column * group > 1 ? `token (generation order; ${d.tokens_per_column * group} per column)` : "token (generation order)");
     const area = h("div", { class: "wb-heat-area" }, [this.canvas, this.brushEl]);
     if (d.boundary !== null) {
       const x = Math.floor(d.boundary / d.tokens_per_column / group) * w;

@@ -26,7 +26,19 @@ export class StatsView {
     this.patChart = new VegaChart(source, "thinking_patterns", (d) => {
       if (d && typeof d.label === "string") this.select("pattern", d.label);
     }, onError);
+    let lastWidth = 0;
+    const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => {
+      const w = this.root.clientWidth;
+      if (Math.abs(w - lastWidth) > 20) {
+        if (lastWidth) {
+          this.kwChart.refit();
+          this.patChart.refit();
+        }
+        lastWidth = w;
+      }
+    }) : null;
     ch.addCleanup(() => {
+      ro?.disconnect();
       this.kwChart.dispose();
       this.patChart.dispose();
     });
@@ -41,6 +53,7 @@ export class StatsView {
       this.listEl,
       ch.errorEl,
     ]);
+    ro?.observe(this.root);
     ch.onMessage((msg) => {
       if (msg.type !== "stats" || (msg.view && msg.view !== this.ch.viewId)) return;
       this.data = msg;
@@ -94,10 +107,11 @@ export class StatsView {
     this.listEl.appendChild(head);
     for (const t of rows.slice(0, 500)) {
       const pats = h("span", { class: "wb-chips" });
+      pats.title = t.patterns.join(", ");
       for (const p of t.patterns.slice(0, 6)) pats.appendChild(h("span", { class: `wb-label wb-c${colourIndex(p, labels)}`, text: p }));
       this.listEl.appendChild(h("div", { class: "wb-trace-row", role: "listitem" }, [
         h("span", { class: "wb-trace-title", text: clip(t.title, 80), title: `${t.title}\n${t.id}` }),
-        h("span", { text: t.model }),
+        h("span", { text: t.model, title: t.model }),
         h("span", { text: String(t.hits) }),
         h("span", { text: t.per_1k_words === null ? "–" : fmt(t.per_1k_words) }),
         h("span", { text: t.correct === null ? "–" : t.correct ? "yes" : "no" }),

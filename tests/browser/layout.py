@@ -37,11 +37,22 @@ OVERLAPS_JS = """
     range.selectNodeContents(n);
     for (const q of range.getClientRects()) {
       const r = clip(el, { l: q.left, t: q.top, r: q.right, b: q.bottom });
-      if (shown(r)) texts.push({ r, text: n.textContent.trim().slice(0, 40) });
+      if (shown(r)) texts.push({ r, node: n, text: n.textContent.trim().slice(0, 40) });
     }
   }
   const hit = (a, b) => Math.min(a.r, b.r) - Math.max(a.l, b.l) > 1 && Math.min(a.b, b.b) - Math.max(a.t, b.t) > 1;
   const out = [];
+  // text over text: two texts drawn on top of each other (a column too narrow, crowded ticks)
+  const sorted = texts.slice().sort((a, b) => a.r.l - b.r.l);
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i + 1; j < sorted.length && sorted[j].r.l < sorted[i].r.r - 2; j++) {
+      if (sorted[i].node === sorted[j].node) continue;
+      const a = sorted[i].r;
+      const b = sorted[j].r;
+      if (Math.min(a.r, b.r) - Math.max(a.l, b.l) > 2 && Math.min(a.b, b.b) - Math.max(a.t, b.t) > 2)
+        out.push(`text "${sorted[i].text}" overlaps text "${sorted[j].text}"`);
+    }
+  }
   for (const c of controls) {
     for (const t of texts) if (hit(c.r, t.r)) out.push(`control "${c.name}" covers text "${t.text}"`);
     for (const d of controls) if (c !== d && c.el.compareDocumentPosition(d.el) & 4 && hit(c.r, d.r)) out.push(`controls "${c.name}" and "${d.name}" overlap`);

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import re
 import secrets
@@ -13,7 +14,6 @@ import socket
 import subprocess
 import sys
 import time
-import json
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -323,11 +323,11 @@ def test_other_widgets_render_and_heatmap_click_scrolls_the_trace(
     out = run_cell(page, 6, "TOKEN")
     token = json.loads(out.split("TOKEN", 1)[1].strip().splitlines()[0])
     heat = cell(page, 6).locator(".wb-heat")
-    heat.locator("canvas").wait_for(timeout=30_000)
+    heat.locator("canvas.wb-heat-canvas").wait_for(timeout=30_000)
     run_cell(page, 7)
     trace = cell(page, 7).locator(".wb-live")
     trace.wait_for(timeout=30_000)
-    canvas = heat.locator("canvas")
+    canvas = heat.locator("canvas.wb-heat-canvas")
     page.wait_for_function("c => c.width > 100", arg=canvas.element_handle(), timeout=15_000)
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
@@ -381,7 +381,7 @@ def test_other_widgets_render_and_heatmap_click_scrolls_the_trace(
 WIDGETS = {
     1: ("live_trace_replay", ".wb-live", []),
     5: ("annotator", ".wb-annot", ["patterns along the thinking"]),
-    6: ("constraint_heatmap", ".wb-heat", ["layer", "token (generation order", "mass (sum)"]),
+    6: ("constraint_heatmap", ".wb-heat", ["layer", "token", "mass (sum)"]),
     7: ("live_trace", ".wb-live", ["nats", "token", "logprob (nats)", "entropy (nats)"]),
     8: ("stats_panel", ".wb-stats", ["keyword", "hits (all traces)", "pattern", "segments"]),
     9: ("pair_builder", ".wb-cmp", []),
@@ -391,8 +391,12 @@ WIDGETS = {
 def set_theme(page, theme: str) -> None:
     """Switch JupyterLab's theme with its own command (the app is exposed to the page)."""
     name = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}[theme]
-    page.evaluate("(name) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: name})", name)
-    page.wait_for_function("(name) => document.body.dataset.jpThemeName === name", arg=name, timeout=30_000)
+    page.evaluate(
+        "(name) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: name})", name
+    )
+    page.wait_for_function(
+        "(name) => document.body.dataset.jpThemeName === name", arg=name, timeout=30_000
+    )
     page.wait_for_timeout(800)  # charts redraw in the new theme
 
 
@@ -408,7 +412,13 @@ def test_every_widget_is_labelled_without_overlaps(
     set_theme(page, theme)
     page.mouse.move(0, 0)
     problems = []
-    for i, (name, selector, labels) in WIDGETS.items():
+    mode = cell(page, 6).locator(".wb-heat select").first
+    views = [(i, *w) for i, w in WIDGETS.items()]
+    views.append(
+        (6, "constraint_heatmap_segments", ".wb-heat", ["segment (pattern)", "constraint"])
+    )
+    for i, name, selector, labels in views:
+        mode.select_option("segments" if name.endswith("_segments") else "tokens")
         widget = cell(page, i).locator(selector).first
         widget.scroll_into_view_if_needed()
         page.wait_for_timeout(150)

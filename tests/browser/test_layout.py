@@ -88,7 +88,9 @@ def page(tmp_path_factory: pytest.TempPathFactory, chromium: str):
     trace = LiveTrace(samples, store=store)
     widgets = {
         "live_trace": trace,
-        "heatmap_tokens": ConstraintHeatmap(attention(samples[0]), trajectory=samples[0], trace=trace),
+        "heatmap_tokens": ConstraintHeatmap(
+            attention(samples[0]), trajectory=samples[0], trace=trace
+        ),
         "heatmap_segments": ConstraintHeatmap(
             attention(samples[0]), trajectory=samples[0], mode="segments"
         ),
