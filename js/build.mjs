@@ -58,6 +58,18 @@ await esbuild.build({
   banner: { js: banner },
   logLevel: "warning",
 });
+// vega, vega-lite and vega-embed: a module of their own, loaded only by views that draw charts
+await esbuild.build({
+  entryPoints: [join(here, "src", "vega_entry.ts")],
+  outfile: join(out, "vega.js"),
+  bundle: true,
+  format: "esm",
+  target: "es2020",
+  minify: true,
+  legalComments: "none",
+  banner: { js: banner },
+  logLevel: "warning",
+});
 await esbuild.build({
   entryPoints: [join(here, "src", "styles.css")],
   outfile: join(out, "widgets.css"),
@@ -66,4 +78,4 @@ await esbuild.build({
   banner: { css: banner },
   logLevel: "warning",
 });
-console.log(`built ${relative(process.cwd(), out)}/widgets.{js,css} (sources ${hash.slice(0, 12)})`);
+console.log(`built ${relative(process.cwd(), out)}/widgets.{js,css} and vega.js (sources ${hash.slice(0, 12)})`);

@@ -8,6 +8,7 @@ import type { AnnotationState, DocMsg, SegmentInfo } from "./protocol.generated"
 import { Channel, type Model } from "./channel";
 import { button, clear, clip, colourIndex, fmt, h } from "./dom";
 import { AnnotationKeys, type AnnotationTarget, HELP } from "./keys";
+import { PatternTimeline } from "./timeline";
 import { VirtualList } from "./vlist";
 
 export class AnnotatorView implements AnnotationTarget {
@@ -25,6 +26,10 @@ export class AnnotatorView implements AnnotationTarget {
   private legendBox: HTMLElement;
   private requestId = 0;
   private keys = new AnnotationKeys(this);
+  private timeline = new PatternTimeline(() => this.segments, () => null, () => this.labels(), (seg) => {
+    const i = this.segments.findIndex((s) => s.id === seg.id);
+    if (i >= 0) this.select(i);
+  });
 
   constructor(private ch: Channel, private model: Model) {
     this.header = h("div", { class: "wb-annot-head" });
@@ -43,6 +48,7 @@ export class AnnotatorView implements AnnotationTarget {
       this.header,
       this.chips,
       this.promptEl,
+      this.timeline.el,
       h("div", { class: "wb-help", text: HELP }),
       h("div", { class: "wb-annot-body" }, [
         this.listEl,
@@ -120,6 +126,7 @@ export class AnnotatorView implements AnnotationTarget {
     this.answerEl.appendChild(h("summary", { text: `answer (${answer.length} chars)` }));
     this.answerEl.appendChild(h("div", { class: "wb-prompt-text", text: answer }));
     this.selected = 0;
+    this.timeline.setRange(doc.bounds.think_start, doc.bounds.think_end ?? doc.text.length);
     this.setState(doc.state);
     this.list.reset(this.segments.length);
     this.list.scroller.scrollTop = 0;
@@ -131,6 +138,7 @@ export class AnnotatorView implements AnnotationTarget {
   private setState(state: AnnotationState): void {
     const old = this.segments;
     this.segments = state.segments;
+    this.timeline.rebuild();
     clear(this.chips);
     const chip = (name: string, value: string | null) =>
       h("span", { class: `wb-chip ${value === null ? "wb-chip-empty" : ""}`.trim() }, [

@@ -68,6 +68,12 @@ export function svg<K extends keyof SVGElementTagNameMap>(
 
 export const N_COLOURS = 12;
 
+/** The pattern colours of the classes wb-c0..wb-c11 (styles.css), then grey for unlabelled. */
+export const PALETTE: readonly string[] = [
+  "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#b0b0b0",
+];
+
 /** Colour class index of a pattern label: its place in the taxonomy, or a stable hash. */
 export function colourIndex(label: string | null, labels: readonly string[]): number {
   if (label === null) return -1;

@@ -7,6 +7,8 @@ import { Channel, float32, int32, type Model } from "./channel";
 import { button, clear, colourIndex, fmt, h, setText } from "./dom";
 import { Decorations, TextStore, TokenStore } from "./textstore";
 import { TextPane, type SampleData, type Shade } from "./textpane";
+import { TokenCurve } from "./curve";
+import { PatternTimeline } from "./timeline";
 
 interface SampleView {
   data: SampleData;
@@ -15,6 +17,9 @@ interface SampleView {
   answer: TextPane;
   status: HTMLElement;
   col: HTMLElement;
+  curve: TokenCurve;
+  timeline: PatternTimeline;
+  highlight: [number, number] | null;
 }
 
 export function legend(labels: readonly string[]): HTMLElement {
@@ -86,6 +91,7 @@ export class LiveTraceView {
     this.updateControls();
     ch.onChange("labels", () => {
       this.renderLegend();
+      for (const s of this.samples) s.timeline.rebuild();
       for (const s of this.samples) {
         s.think.list.invalidateAll();
         s.answer.list.invalidateAll();
@@ -122,11 +128,14 @@ export class LiveTraceView {
           s.data.deco.setAll(msg.segments, msg.hits);
           setText(s.status, msg.status);
           this.setBounds(s, msg.bounds, true);
+          s.curve.rebuild();
+          s.timeline.rebuild();
           break;
         }
         case "scroll_to": {
           const s = this.samples[msg.sample];
           if (!s) return;
+          if (msg.end !== null && msg.end > msg.char) this.highlight(s, msg.char, msg.end);
           const inAnswer = s.bounds.answer_start !== null && msg.char >= s.bounds.answer_start;
           (inAnswer ? s.answer : s.think).scrollToChar(msg.char);
           break;
@@ -145,7 +154,7 @@ export class LiveTraceView {
     clear(this.promptEl);
     const prompt = String(this.model.get("prompt") ?? "");
     const title = String(this.model.get("title") ?? "");
-    this.promptEl.appendChild(h("summary", { text: title || "prompt" }));
+    this.promptEl.appendChild(h("summary", { text: title || "prompt", title: prompt }));
     this.promptEl.appendChild(h("div", { class: "wb-prompt-text", text: prompt }));
   }
 
@@ -184,41 +193,72 @@ export class LiveTraceView {
     }
   }
 
+  /** Highlight raw characters [a, b) of a sample (a brushed token range) and show them. */
+  private highlight(s: SampleView, a: number, b: number): void {
+    const old = s.highlight;
+    s.highlight = [a, b];
+    for (const pane of [s.think, s.answer]) {
+      if (old) pane.invalidateRange(old[0], old[1]);
+      pane.invalidateRange(a, b);
+      pane.list.update();
+    }
+  }
+
   private newSample(i: number, title: string, status: string): SampleView {
     const data: SampleData = { text: new TextStore(), tokens: new TokenStore(), deco: new Decorations() };
-    const opts = { labels: () => this.labels(), shade: () => (String(this.model.get("shade") ?? "none") as Shade) };
+    let view: SampleView | null = null;
+    const opts = {
+      labels: () => this.labels(),
+      shade: () => (String(this.model.get("shade") ?? "none") as Shade),
+      highlight: () => view?.highlight ?? null,
+    };
     const think = new TextPane(data, opts, "wb-think");
     const answer = new TextPane(data, opts, "wb-answer");
     const statusEl = h("span", { class: "wb-sample-status", text: status });
+    const name = title || `sample ${i}`;
     const head = h("div", { class: "wb-sample-head" }, [
-      h("span", { class: "wb-sample-title", text: title || `sample ${i}` }),
+      h("span", { class: "wb-sample-title", text: name, title: name }),
       statusEl,
     ]);
+    const curve = new TokenCurve(data, (a, b) => {
+      if (!view) return;
+      this.highlight(view, a, b);
+      const inAnswer = view.bounds.answer_start !== null && a >= view.bounds.answer_start;
+      (inAnswer ? view.answer : view.think).scrollToChar(a);
+    });
+    const timeline = new PatternTimeline(() => data.deco.segments, () => data.deco.open, () => this.labels(), (seg) => {
+      if (!view) return;
+      this.highlight(view, seg.start, seg.end);
+      view.think.scrollToChar(seg.start);
+    });
     if (this.model.get("controls")) {
       const b1 = button("end thinking", "Force the end of the thinking into this sample", () =>
         this.ch.send({ type: "end_thinking", sample: i }), "wb-small");
       const b2 = button("Wait", "Insert “Wait” into this sample", () =>
         this.ch.send({ type: "inject", text: "Wait", sample: i }), "wb-small");
       this.controls.push(b1, b2);
-      head.appendChild(b1);
-      head.appendChild(b2);
+      head.appendChild(h("span", { class: "wb-sample-actions" }, [b1, b2]));
     }
     const col = h("div", { class: "wb-sample" }, [
       head,
+      timeline.el,
+      curve.el,
       h("div", { class: "wb-pane-label", text: "thinking" }),
       think.el,
       h("div", { class: "wb-pane-label", text: "answer" }),
       answer.el,
     ]);
-    return { data, bounds: { think_start: 0, think_end: null, answer_start: null }, think, answer, status: statusEl, col };
+    view = { data, bounds: { think_start: 0, think_end: null, answer_start: null }, think, answer, status: statusEl, col, curve, timeline, highlight: null };
+    return view;
   }
 
   private snapshot(samples: SampleState[], counters: Counters, buffers: DataView[]): void {
     clear(this.grid);
     this.controls = this.controls.slice(0, 3);
     this.samples = [];
+    // columns wrap at narrow widths: as many 280 px columns as fit, never more than the samples
     const n = Math.max(1, samples.length);
-    this.grid.style.gridTemplateColumns = `repeat(${n}, minmax(260px, 1fr))`;
+    this.grid.style.gridTemplateColumns = n === 1 ? "minmax(0, 1fr)" : "repeat(auto-fit, minmax(min(100%, 280px), 1fr))";
     for (const st of samples) {
       const s = this.newSample(st.sample, st.title, st.status);
       this.samples[st.sample] = s;
@@ -237,12 +277,16 @@ export class LiveTraceView {
       s.think.list.follow = live;
       s.answer.list.follow = live;
       this.setBounds(s, st.bounds, true);
+      s.curve.rebuild();
+      s.timeline.rebuild();
     }
   }
 
   private setBounds(s: SampleView, b: Bounds, force: boolean): void {
     const old = s.bounds;
     s.bounds = b;
+    s.curve.answerToken = b.answer_start === null ? null : s.data.tokens.firstAfter(b.answer_start);
+    s.timeline.setRange(b.think_start, b.think_end ?? s.data.text.length);
     const thinkEnd = b.think_end;
     const answerStart = b.answer_start;
     if (force || old.think_start !== b.think_start || old.think_end !== thinkEnd) {
@@ -279,6 +323,9 @@ export class LiveTraceView {
       if (d.open_segment) pane.invalidateRange(d.open_segment.start, d.open_segment.end);
       pane.afterAppend();
     }
+    s.curve.sync();
+    s.timeline.setRange(s.bounds.think_start, s.bounds.think_end ?? s.data.text.length);
+    s.timeline.sync();
   }
 }
 

@@ -2,7 +2,7 @@
 // Do not edit: change the Python declaration and rebuild (`make widgets`).
 /* eslint-disable */
 
-export const PROTOCOL_HASH = "809e049436a8eaf2";
+export const PROTOCOL_HASH = "7a3349096ec3130a";
 export const VIEWS = ["live_trace", "annotator", "heatmap", "stats", "compare"] as const;
 
 export interface Bounds {
@@ -159,6 +159,7 @@ export interface ScrollToMsg {
   type: "scroll_to";
   sample: number;
   char: number;
+  end: number | null;
 }
 
 export interface DocMsg {
@@ -192,6 +193,7 @@ export interface HeatmapMsg {
   constraints: string[];
   column_text: string[];
   column_start: number[];
+  column_end: number[];
   boundary: number | null;
   mass: number;
   segments: SegmentInfo[];
@@ -206,6 +208,8 @@ export interface StatsMsg {
   keywords: KeywordRow[];
   patterns: PatternRow[];
   traces: TraceRow[];
+  keyword_chart: Record<string, unknown>;
+  pattern_chart: Record<string, unknown>;
 }
 
 export interface CompareMsg {
@@ -279,6 +283,14 @@ export interface SelectTokenMsg {
   char: number;
 }
 
+export interface SelectRangeMsg {
+  type: "select_range";
+  first: number;
+  last: number;
+  start: number;
+  end: number;
+}
+
 export interface SelectMsg {
   type: "select";
   kind: string;
@@ -299,4 +311,4 @@ export interface ChooseMsg {
 }
 
 export type KernelMessage = SnapshotMsg | DeltaMsg | FinalMsg | ScrollToMsg | DocMsg | AnnotationStateMsg | HeatmapMsg | StatsMsg | CompareMsg | AckMsg | ErrorMsg;
-export type FrontMessage = ReadyMsg | StopMsg | EndThinkingMsg | InjectMsg | AnnotateMsg | UndoMsg | NavigateMsg | SelectTokenMsg | SelectMsg | PickMsg | ChooseMsg;
+export type FrontMessage = ReadyMsg | StopMsg | EndThinkingMsg | InjectMsg | AnnotateMsg | UndoMsg | NavigateMsg | SelectTokenMsg | SelectRangeMsg | SelectMsg | PickMsg | ChooseMsg;

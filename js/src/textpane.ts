@@ -18,6 +18,8 @@ export interface PaneOptions {
   labels: () => readonly string[];
   shade: () => Shade;
   selected?: () => string | null;
+  /** A raw-text range to highlight (a token range brushed in a chart). */
+  highlight?: () => readonly [number, number] | null;
   onSegmentClick?: (seg: SegmentInfo) => void;
 }
 
@@ -146,6 +148,8 @@ export class TextPane {
     const segs = data.deco.segmentsIn(a, b);
     const hits = data.deco.hitsIn(a, b);
     const cuts = new Set<number>([a, b]);
+    const hl = this.opts.highlight ? this.opts.highlight() : null;
+    if (hl) for (const p of hl) if (p > a && p < b) cuts.add(p);
     for (const s of segs) {
       if (s.start > a && s.start < b) cuts.add(s.start);
       if (s.end > a && s.end < b) cuts.add(s.end);
@@ -184,6 +188,7 @@ export class TextPane {
         if (selected !== null && seg.id === selected) cls += " wb-selected";
       }
       if (hit) cls += " wb-hit";
+      if (hl && hl[0] <= x && x < hl[1]) cls += " wb-brushed";
       if (shading) {
         while (t < data.tokens.n && data.tokens.ends[t] <= x) t++;
         if (t < data.tokens.n && data.tokens.starts[t] <= x) cls += ` ${shadeClass(data, shade, t)}`;

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import re
 import secrets
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.annotation_keys import annotate_with_keys, check_stored
+from tests.browser.layout import contrast, overlaps, svg_texts
 from workbench import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,14 +63,20 @@ print("ANNOTATE", t.id)
 ann
 """
 OTHERS = """\
+import json
 from workbench.attention import ConstraintAttention, token_parts
 g = 600
 edges = np.linspace(0, len(t.raw), g + 1).astype(np.int32)
 offsets = np.stack([edges[:-1], edges[1:]], axis=1)
+rng = np.random.default_rng(1)
 att = ConstraintAttention(trajectory_id=t.id, model="tiny", mass=np.random.default_rng(0).random((g, 12, 3), dtype=np.float32) / 3,
     offsets=offsets, parts=token_parts(t, offsets), constraints=["lowercase", "no commas", "two paragraphs"],
     token_text=[t.raw[a:b] for a, b in offsets])
-trace = LiveTrace(t, store=store)
+# the same text with per-token logprobs and entropies: the trace draws its curves
+tc = wb.Trajectory(prompt=t.prompt, raw=t.raw, model="with-logprobs", tokens=wb.TokenArrays(ids=np.arange(g), offsets=offsets,
+    logprobs=-rng.exponential(1.0, g).astype(np.float32), entropies=rng.exponential(1.0, g).astype(np.float32)))
+trace = LiveTrace(tc, store=store)
+print("TOKEN", json.dumps({"k": 137, "text": att.token_text[137], "tokens": g}))
 ConstraintHeatmap(att, trajectory=t, trace=trace)
 """
 TRACE = "trace\n"
@@ -155,7 +163,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[dic
         [
             sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-            "--allow-root", "--LabApp.news_url=",
+            "--allow-root", "--LabApp.news_url=", "--LabApp.expose_app_in_browser=True",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ],
         cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -312,19 +320,29 @@ def test_other_widgets_render_and_heatmap_click_scrolls_the_trace(
     lab: dict, artifacts: Path
 ) -> None:
     page = lab["page"]
-    run_cell(page, 6)
+    out = run_cell(page, 6, "TOKEN")
+    token = json.loads(out.split("TOKEN", 1)[1].strip().splitlines()[0])
     heat = cell(page, 6).locator(".wb-heat")
-    heat.locator("canvas").wait_for(timeout=30_000)
+    heat.locator("canvas.wb-heat-canvas").wait_for(timeout=30_000)
     run_cell(page, 7)
     trace = cell(page, 7).locator(".wb-live")
     trace.wait_for(timeout=30_000)
-    canvas = heat.locator("canvas")
+    canvas = heat.locator("canvas.wb-heat-canvas")
     page.wait_for_function("c => c.width > 100", arg=canvas.element_handle(), timeout=15_000)
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] / 2)
     assert "layer" in heat.locator(".wb-readout").inner_text()
+    # the hover names the token under the mouse, with its text
+    k = token["k"]
+    page.mouse.move(box["x"] + box["width"] * (k + 0.5) / token["tokens"], box["y"] + 4)
+    readout = heat.locator(".wb-readout").inner_text()
+    m = re.match(r"tokens? (\d+)(?:–(\d+))?", readout)
+    assert m and int(m.group(1)) <= k <= int(m.group(2) or m.group(1)), readout
+    if not m.group(2):
+        assert "“" + re.sub(r"\s+", " ", token["text"])[:80] + "”" in readout, readout
+    assert heat.locator(".wb-tip").is_visible()
     page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] / 2)
     trace.locator(".wb-flash").wait_for(timeout=10_000)  # the trace scrolled to the token
     heat.screenshot(path=str(artifacts / "constraint_heatmap_tokens.png"))
@@ -333,11 +351,13 @@ def test_other_widgets_render_and_heatmap_click_scrolls_the_trace(
     trace.screenshot(path=str(artifacts / "live_trace_finished.png"))
     run_cell(page, 8)
     stats = cell(page, 8).locator(".wb-stats")
-    stats.locator(".wb-bar-g").first.wait_for(timeout=30_000)
+    bars = stats.locator(".wb-vega .mark-rect path")  # vega-lite bars (altair specs)
+    bars.first.wait_for(timeout=30_000)
     total = stats.locator(".wb-trace-row").count()
-    stats.locator(".wb-bar-g").first.click()
-    page.wait_for_timeout(300)
+    bars.first.click()
+    page.wait_for_timeout(500)
     assert stats.locator(".wb-trace-row").count() <= total
+    assert "keyword:" in stats.locator(".wb-selection").inner_text()
     stats.screenshot(path=str(artifacts / "stats_panel.png"))
     run_cell(page, 9)
     cmp_ = cell(page, 9).locator(".wb-cmp")
@@ -354,4 +374,61 @@ def test_other_widgets_render_and_heatmap_click_scrolls_the_trace(
     page.screenshot(path=str(artifacts / "notebook.png"), full_page=True)
     with Store(lab["store"]) as store:
         assert store.list_pairs()["strategy"].to_list() == ["manual"]
+    assert lab["foreign"] == [], lab["foreign"]
+
+
+# the widget of each cell, and what a reader must find on it by its text
+WIDGETS = {
+    1: ("live_trace_replay", ".wb-live", []),
+    5: ("annotator", ".wb-annot", ["patterns along the thinking"]),
+    6: ("constraint_heatmap", ".wb-heat", ["layer", "token", "mass (sum)"]),
+    7: ("live_trace", ".wb-live", ["nats", "token", "logprob (nats)", "entropy (nats)"]),
+    8: ("stats_panel", ".wb-stats", ["keyword", "hits (all traces)", "pattern", "segments"]),
+    9: ("pair_builder", ".wb-cmp", []),
+}
+
+
+def set_theme(page, theme: str) -> None:
+    """Switch JupyterLab's theme with its own command (the app is exposed to the page)."""
+    name = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}[theme]
+    page.evaluate(
+        "(name) => window.jupyterapp.commands.execute('apputils:change-theme', {theme: name})", name
+    )
+    page.wait_for_function(
+        "(name) => document.body.dataset.jpThemeName === name", arg=name, timeout=30_000
+    )
+    page.wait_for_timeout(800)  # charts redraw in the new theme
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1400, 700])
+def test_every_widget_is_labelled_without_overlaps(
+    lab: dict, artifacts: Path, theme: str, width: int
+) -> None:
+    page = lab["page"]
+    if cell(page, 9).locator(".wb-cmp").count() == 0:
+        pytest.skip("needs the cells run by the tests above (run the whole module)")
+    page.set_viewport_size({"width": width, "height": 1000})
+    set_theme(page, theme)
+    page.mouse.move(0, 0)
+    problems = []
+    mode = cell(page, 6).locator(".wb-heat select").first
+    views = [(i, *w) for i, w in WIDGETS.items()]
+    views.append(
+        (6, "constraint_heatmap_segments", ".wb-heat", ["segment (pattern)", "constraint"])
+    )
+    for i, name, selector, labels in views:
+        mode.select_option("segments" if name.endswith("_segments") else "tokens")
+        widget = cell(page, i).locator(selector).first
+        widget.scroll_into_view_if_needed()
+        page.wait_for_timeout(150)
+        widget.screenshot(path=str(artifacts / f"lab_{name}_{theme}_{width}.png"))
+        found = overlaps(widget)
+        problems += [f"{name}: {o}" for o in found["overlaps"]]
+        texts = " | ".join([*svg_texts(widget), widget.inner_text()])
+        for label in labels:
+            assert label in texts, f"{name} ({theme}, {width}px): no {label!r} in {texts[:300]}"
+        assert contrast(widget) >= 4.5, (name, theme)
+    assert problems == [], problems
+    page.screenshot(path=str(artifacts / f"lab_notebook_{theme}_{width}.png"))
     assert lab["foreign"] == [], lab["foreign"]

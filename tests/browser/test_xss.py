@@ -87,7 +87,7 @@ def test_no_payload_executes_or_loads(tmp_path: Path, chromium: str, artifacts: 
             trajectory_html(a, segments=store.get_segments(a.id), labels=list(PAYLOADS[:3])),
         )
         # touch everything: hover and click the heatmap, keys in the annotator, bars in the chart
-        heat = hb.page.locator(f"{selectors[4]} canvas")
+        heat = hb.page.locator(f"{selectors[4]} canvas.wb-heat-canvas")
         box = heat.bounding_box()
         assert box is not None
         for fx in (0.1, 0.5, 0.9):
@@ -103,9 +103,36 @@ def test_no_payload_executes_or_loads(tmp_path: Path, chromium: str, artifacts: 
         hb.page.keyboard.type(PAYLOADS[1])
         hb.page.keyboard.press("Enter")
         hb.pump()
-        for bar in hb.page.locator(f"{selectors[2]} .wb-bar-g").all()[:4]:
+        # the vega-lite charts draw payload keywords as axis labels and tooltips: hover and click
+        hb.page.wait_for_selector(f"{selectors[2]} .wb-vega .mark-rect path", timeout=20_000)
+        for k in range(4):
+            bar = hb.page.locator(f"{selectors[2]} .wb-vega .mark-rect path").nth(k)
+            bar.hover()
             bar.click()
             hb.pump()
+            hb.page.wait_for_timeout(100)
+        assert "<script>" in " ".join(
+            hb.page.locator(f"{selectors[2]} .wb-vega svg text").all_text_contents()
+        )
+        # the per-token curve, the pattern timeline and a heatmap brush, with payload text
+        curve = hb.page.locator(f"{selectors[0]} .wb-curve-canvas").first
+        cbox = curve.bounding_box()
+        assert cbox is not None
+        hb.page.mouse.move(cbox["x"] + 10, cbox["y"] + 10)
+        hb.page.mouse.down()
+        hb.page.mouse.move(cbox["x"] + cbox["width"] / 2, cbox["y"] + 10, steps=3)
+        hb.page.mouse.up()
+        hb.page.locator(f"{selectors[0]} .wb-timeline-canvas").first.click()
+        hb.page.select_option(f"{selectors[4]} select >> nth=0", "tokens")
+        hb.pump()
+        heat = hb.page.locator(f"{selectors[4]} canvas.wb-heat-canvas")
+        box = heat.bounding_box()
+        assert box is not None
+        hb.page.mouse.move(box["x"] + 5, box["y"] + 5)
+        hb.page.mouse.down()
+        hb.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 5, steps=3)
+        hb.page.mouse.up()
+        hb.pump()
         hb.page.locator(f"{selectors[3]} .wb-choose").first.click()
         hb.pump()
         hb.page.wait_for_timeout(300)

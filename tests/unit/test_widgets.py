@@ -71,7 +71,7 @@ def sources_hash() -> str:
 
 def test_committed_bundle_is_built_from_the_sources() -> None:
     banner = f"/* workbench widgets bundle; sources-sha256={sources_hash()} */"
-    for name in ("widgets.js", "widgets.css"):
+    for name in ("widgets.js", "widgets.css", "vega.js"):
         first = (STATIC / name).read_text().split("\n", 1)[0]
         assert first == banner, (
             f"{name} is older than js/: run `make widgets` and commit the bundle"
@@ -82,6 +82,10 @@ def test_bundle_loads_nothing_from_outside_and_never_parses_html() -> None:
     js = (STATIC / "widgets.js").read_text()
     urls = set(re.findall(r"https?://[^\s\"'`)]+", js))
     assert urls <= {"http://www.w3.org/2000/svg"}, urls
+    # the one dynamic import: the bundled vega module, from a blob of the widget's own state
+    assert js.count("import(") == 1
+    assert "import(URL.createObjectURL(new Blob([" in js
+    js = js.replace("import(URL.createObjectURL(new Blob([", "")
     for bad in (
         "innerHTML",
         "outerHTML",
@@ -94,6 +98,13 @@ def test_bundle_loads_nothing_from_outside_and_never_parses_html() -> None:
         assert bad not in js, bad
     sources = "".join(p.read_text() for p in (JS / "src").glob("*.ts"))
     sources = re.sub(r"/\*.*?\*/|//[^\n]*", "", sources, flags=re.S)  # code, not comments
+    # the one link: a chart's export, a blob URL of the SVG/PNG vega made (charts.ts download)
+    assert sources.count(".href") == 2
+    assert "a.href = URL.createObjectURL(blob);" in sources
+    assert "URL.revokeObjectURL(a.href)" in sources
+    sources = sources.replace("a.href = URL.createObjectURL(blob);", "").replace(
+        "URL.revokeObjectURL(a.href)", ""
+    )
     for bad in (
         "innerHTML",
         "outerHTML",
@@ -104,6 +115,21 @@ def test_bundle_loads_nothing_from_outside_and_never_parses_html() -> None:
         'setAttribute("style',
     ):
         assert bad not in sources, bad
+
+
+def test_vega_charts_are_sandboxed() -> None:
+    """vega loads nothing, generates no code from specs, and has no menu of outside links."""
+    entry = (JS / "src" / "vega_entry.ts").read_text()
+    for setting in (
+        "actions: false",
+        "defaultStyle: false",
+        "loader: noLoader()",
+        "ast: true",
+        "expr: expressionInterpreter",
+        'renderer: "svg"',
+    ):
+        assert setting in entry, setting
+    assert "load: refuse, sanitize: refuse, http: refuse, file: refuse" in entry
 
 
 def test_front_messages_are_validated() -> None:
@@ -448,13 +474,35 @@ def test_heatmap_message_bins_long_traces_and_marks_the_boundary() -> None:
         def __init__(self) -> None:
             self.scrolled: list[tuple[int, int]] = []
 
-        def scroll_to(self, char: int, *, sample: int = 0) -> None:
-            self.scrolled.append((sample, char))
+        def scroll_to(self, char: int, *, sample: int = 0, end: int | None = None) -> None:
+            self.scrolled.append((sample, char, end))
 
     trace = Trace()
     hm = ConstraintHeatmap(att, trajectory=SOURCE, trace=trace)
     hm.handle_message({"type": "select_token", "token": 10, "char": 123})
-    assert trace.scrolled == [(0, 123)] and hm.selected == (10, 123)
+    assert trace.scrolled == [(0, 123, None)] and hm.selected == (10, 123)
+    # a brushed token range highlights its characters in the trace
+    msg, _ = hm.message("v")
+    assert len(msg["column_end"]) == msg["columns"]
+    per = msg["tokens_per_column"]
+    assert msg["column_end"][4] == int(att.offsets[5 * per - 1, 1])
+    assert msg["column_start"][2] == int(att.offsets[2 * per, 0])
+    ranges: list[tuple[int, int]] = []
+    hm.on_select_range(lambda a, b: ranges.append((a, b)))
+    hm.handle_message({"type": "select_range", "first": 2, "last": 4, "start": 10, "end": 40})
+    assert trace.scrolled[-1] == (0, 10, 40) and ranges == [(2, 4)] and not hm.errors
+    assert hm.labels[:2] == ["problem_understanding", "planning"]
+
+
+def test_live_trace_scroll_to_can_highlight_a_range() -> None:
+    trace = LiveTrace(SOURCE)
+    trace.sent = []
+    trace.scroll_to(5, end=50)
+    trace.scroll_to(7)
+    msgs = sent_of(trace)
+    for m in msgs:
+        validate_kernel_message(m)
+    assert [(m["char"], m["end"]) for m in msgs] == [(5, 50), (7, None)]
 
 
 def test_stats_panel_selection_filters_the_trace_list(store: Store) -> None:
@@ -473,6 +521,52 @@ def test_stats_panel_selection_filters_the_trace_list(store: Store) -> None:
     panel.handle_message({"type": "select", "kind": "keyword", "value": "wait", "ids": [t1.id]})
     assert panel.selected_ids == [t1.id] and not panel.errors
     assert browse(store).ids == [t1.id, t2.id]
+    # the charts are vega-lite specs; the selection marks its bar and filters the other chart
+    kw = msg["keyword_chart"]
+    assert kw["mark"]["type"] == "bar" and kw["encoding"]["x"]["title"] == "hits (all traces)"
+    assert kw["params"][0]["name"] == "pick" and kw["encoding"]["y"]["title"] == "keyword"
+    after = sent_of(panel)[-1]
+    validate_kernel_message(after)
+    marked = {v["keyword"]: v["selected"] for v in after["keyword_chart"]["data"]["values"]}
+    assert marked["wait"] is True and marked["wrong"] is False
+    patterns = after["pattern_chart"]
+    assert "1 of 2 traces" in patterns["title"]["subtitle"]
+    total = sum(v["segments"] for v in patterns["data"]["values"])
+    assert total == len([s for s in analyze_trajectory(t1) if s.labels])
+    chart = panel.chart()
+    spec = chart.to_dict()
+    assert len(spec["hconcat"]) == 2
+    assert spec["hconcat"][1]["encoding"]["color"]["scale"]["domain"]
+
+
+def test_stats_charts_keep_data_out_of_expressions() -> None:
+    """A keyword is data: it is a value in the chart's rows, never text in a vega expression."""
+    import polars as pl
+
+    from workbench.charts.stats import keyword_bars
+
+    evil = "wait') || alert(1) || ('"
+    frame = pl.DataFrame({"keyword": [evil, "hmm"], "hits": [2, 1], "traces": [1, 1]})
+    spec = keyword_bars(frame, selected=evil).to_dict()
+    text = json.dumps({k: v for k, v in spec.items() if k != "data"})
+    assert "alert" not in text
+    assert [v["selected"] for v in spec["data"]["values"]] == [True, False]
+
+
+def test_pattern_colours_match_the_front_end() -> None:
+    from workbench.charts._palette import PATTERN_COLOURS, colour_index, pattern_scale
+
+    css = (JS / "src" / "styles.css").read_text()
+    for i, hexa in enumerate(PATTERN_COLOURS):
+        rgb = ",".join(str(int(hexa[k : k + 2], 16)) for k in (1, 3, 5))
+        assert f"rect.wb-c{i} {{ fill: rgb({rgb}); }}" in css
+    # colourIndex in js/src/dom.ts gives these (node -e over the same strings)
+    js = {"abc": 6, "<script>__xss(1)</script>": 3, "ünïcode😀": 11, "backtracking": 2}
+    assert {k: colour_index(k, []) for k in js} == js
+    dom = (JS / "src" / "dom.ts").read_text()
+    assert all(f'"{hexa}"' in dom for hexa in PATTERN_COLOURS)  # PALETTE, for canvas strips
+    domain, colours = pattern_scale(["zzz", "planning"], ["a", "planning"])
+    assert domain == ["planning", "zzz"] and colours[0] == PATTERN_COLOURS[1]
 
 
 # -- static fallback and reprs --------------------------------------------------------------------------

@@ -166,11 +166,12 @@ class FinalMsg(TypedDict):
 
 
 class ScrollToMsg(TypedDict):
-    """Scroll a trace to a character of a sample (a heatmap click)."""
+    """Scroll a trace to a character of a sample (a heatmap click); ``end``: highlight to there."""
 
     type: Literal["scroll_to"]
     sample: int
     char: int
+    end: int | None
 
 
 class DocMsg(TypedDict):
@@ -210,6 +211,7 @@ class HeatmapMsg(TypedDict):
     constraints: list[str]
     column_text: list[str]
     column_start: list[int]
+    column_end: list[int]
     boundary: int | None
     mass: int
     segments: list[SegmentInfo]
@@ -226,6 +228,8 @@ class StatsMsg(TypedDict):
     keywords: list[KeywordRow]
     patterns: list[PatternRow]
     traces: list[TraceRow]
+    keyword_chart: dict[str, Any]
+    pattern_chart: dict[str, Any]
 
 
 class CompareMsg(TypedDict):
@@ -322,6 +326,16 @@ class SelectTokenMsg(TypedDict):
     char: int
 
 
+class SelectRangeMsg(TypedDict):
+    """Tokens ``first..last`` (raw characters ``start..end``) were brushed in a chart."""
+
+    type: Literal["select_range"]
+    first: int
+    last: int
+    start: int
+    end: int
+
+
 class SelectMsg(TypedDict):
     """The stats panel's selection changed (``ids``: the traces it keeps)."""
 
@@ -371,6 +385,7 @@ FRONT_MESSAGES: tuple[type, ...] = (
     UndoMsg,
     NavigateMsg,
     SelectTokenMsg,
+    SelectRangeMsg,
     SelectMsg,
     PickMsg,
     ChooseMsg,
@@ -457,6 +472,12 @@ _FRONT_BY_TYPE: dict[str, type] = {get_args(_fields(cls)["type"])[0]: cls for cl
 
 def _check(path: str, value: Any, tp: Any) -> None:
     origin = get_origin(tp)
+    if tp is Any:  # a vega-lite spec: any JSON
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ProtocolError(f"{path}: not JSON ({exc})") from None
+        return
     if origin in (Union, types.UnionType):
         errors = []
         for option in get_args(tp):
@@ -487,6 +508,12 @@ def _check(path: str, value: Any, tp: Any) -> None:
             raise ProtocolError(f"{path}: expected a list")
         for i, item in enumerate(value):
             _check(f"{path}[{i}]", item, get_args(tp)[0])
+        return
+    elif origin is dict:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ProtocolError(f"{path}: expected an object with string keys")
+        for k, item in value.items():
+            _check(f"{path}.{k}", item, get_args(tp)[1])
         return
     elif typing.is_typeddict(tp):
         _check_record(path, value, tp)

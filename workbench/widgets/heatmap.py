@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import traitlets
 
+from workbench.analysis.patterns import Taxonomy, get_taxonomy
 from workbench.analysis.pipeline import analyze_trajectory
 from workbench.attention import ConstraintAttention
 from workbench.errors import ValidationError
@@ -48,10 +49,15 @@ class ConstraintHeatmap(WorkbenchWidget):
         Long traces are drawn with several tokens per column (their mean) beyond this many.
     mode
         ``"tokens"`` (layer × token) or ``"segments"`` (segment × constraint).
+    height
+        Height of the view in pixels.
+    taxonomy
+        The pattern taxonomy: segment labels and their colours (the same as in the trace).
     """
 
     _view = traitlets.Unicode("heatmap").tag(sync=True)
     mode = traitlets.Unicode("tokens").tag(sync=True)
+    labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
 
     def __init__(
         self,
@@ -64,6 +70,7 @@ class ConstraintHeatmap(WorkbenchWidget):
         max_columns: int = 1200,
         mode: str = "tokens",
         height: int = 320,
+        taxonomy: str | Taxonomy = "dto",
     ) -> None:
         if mode not in ("tokens", "segments"):
             raise ValidationError("ConstraintHeatmap.mode", "use 'tokens' or 'segments'")
@@ -74,17 +81,20 @@ class ConstraintHeatmap(WorkbenchWidget):
             )
         if max_columns < 1:
             raise ValidationError("ConstraintHeatmap.max_columns", "must be >= 1")
-        super().__init__(mode=mode, height=height)
+        super().__init__(mode=mode, height=height, labels=list(get_taxonomy(taxonomy).names))
         self.attention = attention
         self.trace = trace
         self.sample = sample
         self.max_columns = max_columns
         if segments is None and trajectory is not None:
-            segments = analyze_trajectory(trajectory)
+            segments = analyze_trajectory(trajectory, taxonomy=taxonomy)
         self.segments = list(segments or [])
         self.selected: tuple[int, int] | None = None
         """The last clicked ``(token, char)`` (token ``-1`` for a segment)."""
+        self.selected_range: tuple[int, int] | None = None
+        """The last brushed ``(first, last)`` token range."""
         self._callbacks: list[Callable[[int, int], None]] = []
+        self._range_callbacks: list[Callable[[int, int], None]] = []
 
     def on_select(self, fn: Callable[[int, int], None]) -> None:
         """Call ``fn(token, char)`` when a cell is clicked."""
@@ -107,6 +117,9 @@ class ConstraintHeatmap(WorkbenchWidget):
         texts = list(att.token_text) if att.token_text else [""] * g
         column_text = ["".join(texts[c * per : (c + 1) * per])[:80] for c in range(cols)]
         column_start = [int(offsets[c * per, 0]) if len(offsets) else 0 for c in range(cols)]
+        column_end = [
+            int(offsets[min(g, (c + 1) * per) - 1, 1]) if len(offsets) else 0 for c in range(cols)
+        ]
         parts = np.asarray(att.parts).astype(str)
         answer = np.flatnonzero(parts == "answer")
         boundary = int(answer[0]) if len(answer) else None
@@ -128,6 +141,7 @@ class ConstraintHeatmap(WorkbenchWidget):
             "constraints": [str(c) for c in att.constraints],
             "column_text": column_text,
             "column_start": column_start,
+            "column_end": column_end,
             "boundary": boundary,
             "mass": 0,
             "segments": [segment_info(s) for s in self.segments],
@@ -138,6 +152,17 @@ class ConstraintHeatmap(WorkbenchWidget):
     def _on_ready(self, msg: dict[str, Any]) -> None:
         out, buffers = self.message(msg["view"])
         self.send_message(out, buffers)
+
+    def _on_select_range(self, msg: dict[str, Any]) -> None:
+        self.selected_range = (msg["first"], msg["last"])
+        if self.trace is not None:
+            self.trace.scroll_to(msg["start"], sample=self.sample, end=msg["end"])
+        for fn in self._range_callbacks:
+            fn(msg["first"], msg["last"])
+
+    def on_select_range(self, fn: Callable[[int, int], None]) -> None:
+        """Call ``fn(first_token, last_token)`` when a token range is brushed."""
+        self._range_callbacks.append(fn)
 
     def _on_select_token(self, msg: dict[str, Any]) -> None:
         self.selected = (msg["token"], msg["char"])

@@ -351,9 +351,17 @@ class LiveTrace(WorkbenchWidget):
         """Cancel the run (what the Stop button does)."""
         self._require_run().cancel()
 
-    def scroll_to(self, char: int, *, sample: int = 0) -> None:
-        """Scroll the views to character ``char`` of ``sample``'s raw text."""
-        msg: ScrollToMsg = {"type": "scroll_to", "sample": int(sample), "char": int(char)}
+    def scroll_to(self, char: int, *, sample: int = 0, end: int | None = None) -> None:
+        """Scroll the views to character ``char`` of ``sample``'s raw text.
+
+        With ``end``, the characters ``char..end`` are highlighted too (a brushed token range).
+        """
+        msg: ScrollToMsg = {
+            "type": "scroll_to",
+            "sample": int(sample),
+            "char": int(char),
+            "end": None if end is None else int(end),
+        }
         self.send_message(msg)
 
     def wait(self, timeout: float | None = None) -> bool:

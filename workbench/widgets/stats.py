@@ -5,6 +5,11 @@
     panel = StatsPanel(store, model="QwQ-32B", lexicon="nowait")
     panel                     # click a bar: the trace list keeps the traces with that keyword
     panel.selected_ids        # ... and the kernel knows which
+    panel.chart()             # the same charts as altair charts (for a paper: .save("fig.svg"))
+
+The charts are vega-lite (altair specs built here from polars frames, drawn by vega-embed bundled
+into the front end, no CDN). Selecting a keyword filters the pattern chart to the traces with
+that keyword, and selecting a pattern filters the keyword chart.
 """
 
 from __future__ import annotations
@@ -13,16 +18,18 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import polars as pl
 import traitlets
 
 from workbench.analysis._keyword_stats import keyword_stats
 from workbench.analysis.keywords import Lexicon, get_lexicon
 from workbench.analysis.patterns import Taxonomy, get_taxonomy
 from workbench.analysis.pipeline import analyze_trajectory
+from workbench.charts.stats import keyword_bars, pattern_bars
 from workbench.segment import Segment
 from workbench.store.store import Store
 from workbench.trajectory import Trajectory
-from workbench.widgets._base import WorkbenchWidget
+from workbench.widgets._base import STATIC, WorkbenchWidget
 from workbench.widgets._protocol import KeywordRow, PatternRow, StatsMsg, TraceRow
 from workbench.widgets._records import trajectory_title
 
@@ -47,6 +54,8 @@ class StatsPanel(WorkbenchWidget):
     _view = traitlets.Unicode("stats").tag(sync=True)
     selection = traitlets.Dict().tag(sync=True)
     labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _vega = traitlets.Unicode("").tag(sync=True)
+    """The bundled vega/vega-lite/vega-embed module, loaded by the view only where charts are."""
 
     def __init__(
         self,
@@ -58,7 +67,11 @@ class StatsPanel(WorkbenchWidget):
         height: int = 320,
         **filters: Any,
     ) -> None:
-        super().__init__(selection={"kind": "none", "value": None}, height=height)
+        super().__init__(
+            selection={"kind": "none", "value": None},
+            height=height,
+            _vega=(STATIC / "vega.js").read_text(encoding="utf-8"),
+        )
         self.lexicon = get_lexicon(lexicon)
         self.taxonomy = get_taxonomy(taxonomy)
         self.labels = list(self.taxonomy.names)
@@ -87,6 +100,7 @@ class StatsPanel(WorkbenchWidget):
         pat_segments: Counter[str] = Counter()
         pat_traces: Counter[str] = Counter()
         rows: list[TraceRow] = []
+        self._counts: list[tuple[Counter[str], Counter[str]]] = []
         for t, st in zip(self.trajectories, stats.iter_rows(named=True), strict=True):
             found = list(st["keywords"] or [])
             kw_hits.update(found)
@@ -94,6 +108,7 @@ class StatsPanel(WorkbenchWidget):
             labels = [s.labels[0] for s in self._segments(t) if s.labels]
             pat_segments.update(labels)
             pat_traces.update(set(labels))
+            self._counts.append((Counter(found), Counter(labels)))
             rows.append(
                 {
                     "id": t.id,
@@ -122,6 +137,88 @@ class StatsPanel(WorkbenchWidget):
             "keywords": keywords,
             "patterns": patterns,
             "traces": rows,
+            "keyword_chart": {},
+            "pattern_chart": {},
+        }
+
+    def _frames(self, keep: set[str] | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Keyword and pattern count frames over the traces in ``keep`` (``None``: all)."""
+        kw_hits: Counter[str] = Counter()
+        kw_traces: Counter[str] = Counter()
+        pat_segments: Counter[str] = Counter()
+        pat_traces: Counter[str] = Counter()
+        for row, (kws, pats) in zip(self._data["traces"], self._counts, strict=True):
+            if keep is not None and row["id"] not in keep:
+                continue
+            kw_hits.update(kws)
+            kw_traces.update(kws.keys())
+            pat_segments.update(pats)
+            pat_traces.update(pats.keys())
+        kw = pl.DataFrame(
+            {
+                "keyword": list(kw_hits),
+                "hits": list(kw_hits.values()),
+                "traces": [kw_traces[k] for k in kw_hits],
+            },
+            schema={"keyword": pl.String, "hits": pl.Int64, "traces": pl.Int64},
+        )
+        pat = pl.DataFrame(
+            {
+                "label": list(pat_segments),
+                "segments": list(pat_segments.values()),
+                "traces": [pat_traces[k] for k in pat_segments],
+            },
+            schema={"label": pl.String, "segments": pl.Int64, "traces": pl.Int64},
+        )
+        return kw, pat
+
+    def _counted(self, keep: set[str] | None, what: str) -> str:
+        if keep is None:
+            return f"{len(self.trajectories)} traces · click a bar to filter"
+        return f"{len(keep)} of {len(self.trajectories)} traces: those with {what}"
+
+    def keyword_chart(self) -> Any:
+        """Return the keyword chart (altair), over the traces the pattern selection keeps."""
+        kind, value = self.selection.get("kind"), self.selection.get("value")
+        keep = set(self.filter_ids(kind, value)) if kind == "pattern" else None
+        frame, _ = self._frames(keep)
+        return keyword_bars(
+            frame,
+            lexicon=self.lexicon.name,
+            selected=value if kind == "keyword" else None,
+            subtitle=self._counted(keep, f"pattern {value!r}"),
+        )
+
+    def pattern_chart(self) -> Any:
+        """Return the pattern chart (altair), over the traces the keyword selection keeps."""
+        kind, value = self.selection.get("kind"), self.selection.get("value")
+        keep = set(self.filter_ids(kind, value)) if kind == "keyword" else None
+        _, frame = self._frames(keep)
+        return pattern_bars(
+            frame,
+            taxonomy=self.taxonomy.name,
+            labels=list(self.taxonomy.names),
+            selected=value if kind == "pattern" else None,
+            subtitle=self._counted(keep, f"keyword {value!r}"),
+        )
+
+    def chart(self) -> Any:
+        """Return both charts side by side, as the widget shows them, as one altair chart.
+
+        Save it for a paper with ``.save("stats.svg")`` (vl-convert renders it offline).
+        """
+        import altair as alt
+
+        return alt.hconcat(self.keyword_chart(), self.pattern_chart()).resolve_scale(
+            color="independent"
+        )
+
+    def _message(self, view: str = "") -> StatsMsg:
+        return {
+            **self._data,
+            "view": view,
+            "keyword_chart": self.keyword_chart().to_dict(),
+            "pattern_chart": self.pattern_chart().to_dict(),
         }
 
     def filter_ids(self, kind: str, value: str | None) -> list[str]:
@@ -141,12 +238,13 @@ class StatsPanel(WorkbenchWidget):
         """Select a keyword or a pattern (``"none"``: clear) from Python; return the kept ids."""
         self.selection = {"kind": kind, "value": value}
         self.selected_ids = self.filter_ids(kind, value)
+        self.send_message(self._message())
         for fn in self._callbacks:
             fn(self.selected_ids)
         return self.selected_ids
 
     def _on_ready(self, msg: dict[str, Any]) -> None:
-        self.send_message({**self._data, "view": msg["view"]})
+        self.send_message(self._message(msg["view"]))
 
     def _on_select(self, msg: dict[str, Any]) -> None:
         ids = self.select(msg["kind"], msg["value"])

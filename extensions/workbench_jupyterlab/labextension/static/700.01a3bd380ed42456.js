@@ -1,12 +1,17 @@
-"use strict";(self.rspackChunkworkbench_jupyterlab=self.rspackChunkworkbench_jupyterlab||[]).push([[700],{750(e,r,o){var a=o(601),t=o.n(a),i=o(314),n=(o.n(i))()(t());n.push([e.id,`/* workbench widgets. Colours come from fixed classes (wb-c0..wb-c11, wb-shade-0..7): no style
+"use strict";(self.rspackChunkworkbench_jupyterlab=self.rspackChunkworkbench_jupyterlab||[]).push([[700],{750(r,e,o){var a=o(601),t=o.n(a),i=o(314),n=(o.n(i))()(t());n.push([r.id,`/* workbench widgets. Colours come from fixed classes (wb-c0..wb-c11, wb-shade-0..7): no style
    value is ever built from data. */
 .wb-root {
+  /* JupyterLab's theme variables (light and dark), with fallbacks outside JupyterLab */
   --wb-fg: var(--jp-content-font-color1, #1f2328);
   --wb-fg2: var(--jp-content-font-color2, #57606a);
   --wb-bg: var(--jp-layout-color0, #ffffff);
   --wb-bg2: var(--jp-layout-color2, #f3f4f6);
   --wb-border: var(--jp-border-color2, #d0d7de);
   --wb-accent: var(--jp-brand-color1, #1f6feb);
+  --wb-danger: var(--jp-error-color1, #cf222e);
+  --wb-warn: var(--jp-warn-color1, #9a6700);
+  --wb-ok: var(--jp-success-color1, #1a7f37);
+  --wb-info: var(--jp-brand-color1, #0969da);
   font-family: var(--jp-ui-font-family, system-ui, sans-serif);
   font-size: 13px;
   color: var(--wb-fg);
@@ -18,28 +23,29 @@
   background: var(--wb-bg2); color: var(--wb-fg); cursor: pointer; }
 .wb-btn:hover:not(:disabled) { border-color: var(--wb-accent); }
 .wb-btn:disabled { opacity: 0.45; cursor: default; }
-.wb-stop:not(:disabled) { background: #d1242f; color: #fff; border-color: #d1242f; }
+.wb-stop:not(:disabled) { background: var(--wb-danger); color: #fff; border-color: var(--wb-danger); }
 .wb-small { padding: 0 6px; font-size: 11px; }
-.wb-select { font: inherit; padding: 1px 4px; }
+.wb-select { font: inherit; padding: 1px 4px; color: var(--wb-fg); background: var(--wb-bg); border: 1px solid var(--wb-border); border-radius: 3px; max-width: 100%; }
 .wb-stat { color: var(--wb-fg2); }
 .wb-stat-name { margin-right: 3px; }
 .wb-count { font-variant-numeric: tabular-nums; color: var(--wb-fg); font-weight: 600; }
 .wb-status { padding: 0 6px; border-radius: 8px; background: var(--wb-bg2); font-size: 11px; }
-.wb-status-running { background: #ddf4ff; color: #0969da; }
-.wb-status-complete { background: #dafbe1; color: #1a7f37; }
-.wb-status-cancelled { background: #fff8c5; color: #9a6700; }
-.wb-status-error { background: #ffebe9; color: #cf222e; }
-.wb-error { color: #cf222e; white-space: pre-wrap; font-family: var(--jp-code-font-family, monospace); }
+.wb-status-running { color: var(--wb-info); box-shadow: inset 0 0 0 1px var(--wb-info); }
+.wb-status-complete { color: var(--wb-ok); box-shadow: inset 0 0 0 1px var(--wb-ok); }
+.wb-status-cancelled { color: var(--wb-warn); box-shadow: inset 0 0 0 1px var(--wb-warn); }
+.wb-status-error { color: var(--wb-danger); box-shadow: inset 0 0 0 1px var(--wb-danger); }
+.wb-error { color: var(--wb-danger); white-space: pre-wrap; font-family: var(--jp-code-font-family, monospace); }
 .wb-error:empty { display: none; }
 .wb-prompt { margin: 2px 0; }
 .wb-prompt summary { cursor: pointer; color: var(--wb-fg2); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .wb-prompt-text { white-space: pre-wrap; max-height: 240px; overflow: auto; padding: 4px 8px;
   background: var(--wb-bg2); font-family: var(--jp-code-font-family, monospace); font-size: 12px; }
-.wb-samples { display: grid; gap: 8px; overflow-x: auto; }
+.wb-samples { display: grid; gap: 8px; }
 .wb-sample { min-width: 0; border: 1px solid var(--wb-border); border-radius: 6px; padding: 4px; }
-.wb-sample-head { display: flex; gap: 6px; align-items: center; }
-.wb-sample-title { font-weight: 600; }
-.wb-sample-status { color: var(--wb-fg2); font-size: 11px; flex: 1; }
+.wb-sample-head { display: flex; flex-wrap: wrap; gap: 2px 6px; align-items: center; min-width: 0; }
+.wb-sample-title { font-weight: 600; min-width: 0; flex: 0 1 auto; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.wb-sample-status { color: var(--wb-fg2); font-size: 11px; flex: 1 0 auto; white-space: nowrap; }
+.wb-sample-actions { display: inline-flex; gap: 4px; flex: 0 0 auto; margin-left: auto; }
 .wb-pane-label { font-size: 11px; color: var(--wb-fg2); text-transform: uppercase; letter-spacing: 0.04em; margin-top: 4px; }
 .wb-pane { position: relative; overflow-y: auto; overflow-x: hidden; height: 420px; min-height: 40px; padding: 4px 6px;
   white-space: pre-wrap; overflow-wrap: anywhere; font-family: var(--jp-code-font-family, monospace);
@@ -48,9 +54,10 @@
 .wb-live .wb-answer { max-height: 160px; }
 .wb-row { contain: content; }
 .wb-flash { outline: 2px solid #ff3b30; }
-.wb-seg-start { border-left: 2px solid rgba(0,0,0,0.35); padding-left: 1px; }
-.wb-open { opacity: 0.75; text-decoration: underline dotted rgba(0,0,0,0.3); }
-.wb-hit { font-weight: 700; text-decoration: underline; text-decoration-color: #d1242f; text-decoration-thickness: 2px; }
+.wb-seg-start { border-left: 2px solid var(--wb-fg2); padding-left: 1px; }
+.wb-open { opacity: 0.75; text-decoration: underline dotted var(--wb-fg2); }
+.wb-hit { font-weight: 700; text-decoration: underline; text-decoration-color: var(--wb-danger); text-decoration-thickness: 2px; }
+.wb-root .wb-brushed { background-image: linear-gradient(rgba(33,150,243,0.35), rgba(33,150,243,0.35)); text-decoration: underline solid var(--wb-accent); }
 .wb-selected { outline: 2px solid var(--wb-accent); }
 .wb-c0 { background: rgba(31,119,180,0.18); }  .wb-c1 { background: rgba(255,127,14,0.20); }
 .wb-c2 { background: rgba(44,160,44,0.18); }   .wb-c3 { background: rgba(214,39,40,0.16); }
@@ -58,6 +65,19 @@
 .wb-c6 { background: rgba(227,119,194,0.18); } .wb-c7 { background: rgba(127,127,127,0.18); }
 .wb-c8 { background: rgba(188,189,34,0.22); }  .wb-c9 { background: rgba(23,190,207,0.18); }
 .wb-c10 { background: rgba(57,59,121,0.18); }  .wb-c11 { background: rgba(99,121,57,0.20); }
+/* JupyterLab's dark themes mark the body: pattern colours need more weight on a dark page */
+[data-jp-theme-light="false"] .wb-root .wb-c0:not(rect) { background: rgba(86,156,214,0.34); }
+[data-jp-theme-light="false"] .wb-root .wb-c1:not(rect) { background: rgba(255,152,60,0.34); }
+[data-jp-theme-light="false"] .wb-root .wb-c2:not(rect) { background: rgba(88,196,88,0.34); }
+[data-jp-theme-light="false"] .wb-root .wb-c3:not(rect) { background: rgba(240,90,90,0.34); }
+[data-jp-theme-light="false"] .wb-root .wb-c4:not(rect) { background: rgba(180,140,220,0.34); }
+[data-jp-theme-light="false"] .wb-root .wb-c5:not(rect) { background: rgba(190,130,115,0.34); }
+[data-jp-theme-light="false"] .wb-root .wb-c6:not(rect) { background: rgba(240,140,210,0.34); }
+[data-jp-theme-light="false"] .wb-root .wb-c7:not(rect) { background: rgba(170,170,170,0.34); }
+[data-jp-theme-light="false"] .wb-root .wb-c8:not(rect) { background: rgba(210,210,70,0.34); }
+[data-jp-theme-light="false"] .wb-root .wb-c9:not(rect) { background: rgba(60,210,225,0.34); }
+[data-jp-theme-light="false"] .wb-root .wb-c10:not(rect) { background: rgba(120,124,210,0.34); }
+[data-jp-theme-light="false"] .wb-root .wb-c11:not(rect) { background: rgba(150,180,100,0.34); }
 rect.wb-c0 { fill: rgb(31,119,180); } rect.wb-c1 { fill: rgb(255,127,14); } rect.wb-c2 { fill: rgb(44,160,44); }
 rect.wb-c3 { fill: rgb(214,39,40); } rect.wb-c4 { fill: rgb(148,103,189); } rect.wb-c5 { fill: rgb(140,86,75); }
 rect.wb-c6 { fill: rgb(227,119,194); } rect.wb-c7 { fill: rgb(127,127,127); } rect.wb-c8 { fill: rgb(188,189,34); }
@@ -99,21 +119,57 @@ rect.wb-c9 { fill: rgb(23,190,207); } rect.wb-c10 { fill: rgb(57,59,121); } rect
 .wb-history-kind { font-weight: 700; }
 .wb-history-value { overflow-wrap: anywhere; }
 .wb-note-box { margin: 4px 0; }
-.wb-note-input { width: 100%; font: inherit; padding: 2px 4px; }
+.wb-note-input { width: 100%; font: inherit; padding: 2px 4px; color: var(--wb-fg); background: var(--wb-bg); border: 1px solid var(--wb-border); }
 .wb-annot-status { min-height: 1.2em; font-size: 12px; color: var(--wb-fg2); }
-.wb-annot-error { color: #cf222e; }
-.wb-heat-wrap { overflow-x: auto; border: 1px solid var(--wb-border); }
+.wb-annot-error { color: var(--wb-danger); }
+.wb-heat-grid { display: flex; align-items: flex-start; gap: 0; }
+.wb-heat-scroll { overflow-x: auto; min-width: 0; flex: 0 1 auto; }
+.wb-heat-area { position: relative; }
 .wb-heat-canvas { display: block; image-rendering: pixelated; cursor: crosshair; }
 .wb-heat-head { color: var(--wb-fg2); font-size: 11px; }
+.wb-heat-seg .wb-heat-scroll { padding-top: 0; }
+.wb-seg-rows { padding-top: 22px; position: relative; }
+.wb-seg-rows-title { position: absolute; top: 4px; left: 2px; }
+.wb-axis-caption { text-align: center; }
+.wb-cbar { display: flex; align-items: flex-start; margin-left: 10px; flex: 0 0 auto; }
+.wb-cbar-ramp { width: 12px; display: block; border: 1px solid var(--wb-border); }
+.wb-axis { display: block; overflow: visible; }
+.wb-axis-line { stroke: var(--wb-fg2); stroke-width: 1px; shape-rendering: crispEdges; }
+.wb-tick { font-size: 10px; fill: var(--wb-fg); font-variant-numeric: tabular-nums; }
+.wb-axis-title { font-size: 11px; fill: var(--wb-fg2); color: var(--wb-fg2); font-weight: 600; }
+.wb-boundary-label { position: absolute; top: 1px; font-size: 10px; font-weight: 700; color: #fff; background: rgba(255,59,48,0.85); padding: 0 3px; border-radius: 2px; pointer-events: none; white-space: nowrap; }
+.wb-boundary-left { background: rgba(90,90,90,0.75); }
+.wb-tip { position: absolute; display: none; z-index: 5; pointer-events: none; white-space: pre; max-width: 420px; overflow: hidden; text-overflow: ellipsis;
+  background: var(--wb-bg); color: var(--wb-fg); border: 1px solid var(--wb-border); border-radius: 4px; padding: 3px 6px;
+  font-family: var(--jp-code-font-family, monospace); font-size: 11px; box-shadow: 0 2px 6px rgba(0,0,0,0.25); }
+.wb-brush { position: absolute; top: 0; bottom: 0; display: none; background: rgba(33,150,243,0.25); border: 1px solid var(--wb-accent); pointer-events: none; }
+.wb-curve { margin: 2px 0 4px; }
+.wb-timeline { margin: 2px 0; }
+.wb-timeline-canvas { display: block; width: 100%; height: 14px; cursor: pointer; border-radius: 2px; background: var(--wb-bg2); }
+.wb-live .wb-timeline { padding-left: 40px; }
+.wb-curve-legend { display: flex; flex-wrap: wrap; gap: 2px 10px; font-size: 10px; color: var(--wb-fg2); align-items: center; }
+.wb-curve-readout { font-family: var(--jp-code-font-family, monospace); color: var(--wb-fg); margin-left: auto; min-height: 1em; }
+.wb-curve-grid { display: grid; grid-template-columns: 40px minmax(0, 1fr); }
+.wb-curve-plot { position: relative; min-width: 0; border-bottom: 0; }
+.wb-curve-canvas { display: block; width: 100%; height: 64px; cursor: crosshair; }
+.wb-line-key { display: inline-block; width: 14px; height: 0; border-top: 2px solid; vertical-align: middle; }
+.wb-line-lp { border-color: #1f77b4; } .wb-line-ent { border-color: #ff7f0e; }
+.wb-line-seg { border-color: rgba(127,127,127,0.7); width: 2px; height: 10px; border-top: 0; border-left: 1px solid rgba(127,127,127,0.9); }
+.wb-line-hit { border-color: #d62728; width: 3px; height: 6px; border-top: 0; background: #d62728; }
+.wb-line-bound { border-color: #ff3b30; width: 2px; height: 10px; border-top: 0; background: #ff3b30; }
+rect.wb-swatch-none { fill: none; stroke: var(--wb-fg2); }
 .wb-readout { font-family: var(--jp-code-font-family, monospace); font-size: 12px; min-height: 1.4em; white-space: pre-wrap; overflow-wrap: anywhere; }
 .wb-charts { display: flex; flex-wrap: wrap; gap: 16px; }
 .wb-chart-title { font-weight: 600; margin-bottom: 2px; }
-.wb-bar-g { cursor: pointer; }
-.wb-bar-kw { fill: #1f6feb; }
-.wb-bar-selected { stroke: #000; stroke-width: 2px; }
-.wb-bar-label, .wb-bar-value { font-size: 11px; fill: var(--wb-fg); }
-.wb-trace-list { overflow-y: auto; border: 1px solid var(--wb-border); border-radius: 4px; }
-.wb-trace-row { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 1.2fr) 4em 6em 5em minmax(0, 3fr); gap: 6px;
+.wb-chart { min-width: 0; max-width: 100%; }
+.wb-vega { overflow-x: auto; min-height: 60px; }
+.wb-vega svg { display: block; }
+.wb-vega .mark-rect path { cursor: pointer; }
+.wb-chart-actions { display: flex; gap: 4px; align-items: center; font-size: 11px; color: var(--wb-fg2); margin-top: 2px; }
+.wb-trace-list { overflow: auto; border: 1px solid var(--wb-border); border-radius: 4px; }
+.wb-trace-row > span { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.wb-trace-row > .wb-chips { flex-wrap: nowrap; }
+.wb-trace-row { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 1.2fr) 4em 6em 5em minmax(0, 3fr); gap: 6px; min-width: 620px;
   padding: 2px 6px; border-bottom: 1px solid var(--wb-border); font-size: 12px; align-items: center; }
 .wb-trace-head { font-weight: 600; background: var(--wb-bg2); position: sticky; top: 0; }
 .wb-trace-title { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
@@ -128,7 +184,7 @@ rect.wb-c9 { fill: rgb(23,190,207); } rect.wb-c10 { fill: rgb(57,59,121); } rect
 .wb-cmp-answers { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
 .wb-choose { font-weight: 600; }
 .wb-pair-status { color: var(--wb-fg2); }
-`,""]),o.d(r,{},{A:n})},475(e,r,o){var a=o(601),t=o.n(a),i=o(314),n=(o.n(i))()(t());n.push([e.id,`/* Browser panel (left sidebar). Colours only from fixed classes and JupyterLab's variables. */
+`,""]),o.d(e,{},{A:n})},475(r,e,o){var a=o(601),t=o.n(a),i=o(314),n=(o.n(i))()(t());n.push([r.id,`/* Browser panel (left sidebar). Colours only from fixed classes and JupyterLab's variables. */
 .wb-browser { display: flex; flex-direction: column; height: 100%; min-width: 240px; background: var(--jp-layout-color1, #fff); }
 .wb-b-head { display: flex; flex-direction: column; gap: 4px; padding: 6px 8px; border-bottom: 1px solid var(--wb-border); }
 .wb-b-title { display: flex; align-items: center; gap: 6px; }
@@ -177,6 +233,6 @@ rect.wb-c9 { fill: rgb(23,190,207); } rect.wb-c10 { fill: rgb(57,59,121); } rect
 .wb-mime { padding: 4px 0; max-width: 100%; }
 .wb-mime .wb-x-scroll { max-height: 420px; overflow-y: auto; border: 1px solid var(--wb-border); border-radius: 4px; padding: 2px; }
 .wb-mime .wb-x-seg { cursor: default; }
-`,""]),o.d(r,{},{A:n})},646(e,r,o){var a=o(601),t=o.n(a),i=o(314),n=o.n(i),p=o(750),b=o(475),l=n()(t());l.i(p.A),l.i(b.A),l.push([e.id,`/* workbench JupyterLab extension: the widgets' look (pattern colours, chips, history) plus the
+`,""]),o.d(e,{},{A:n})},646(r,e,o){var a=o(601),t=o.n(a),i=o(314),n=o.n(i),b=o(750),p=o(475),l=n()(t());l.i(b.A),l.i(p.A),l.push([r.id,`/* workbench JupyterLab extension: the widgets' look (pattern colours, chips, history) plus the
    browser panel, the viewer and the MIME renderer. */
-`,""]),o.d(r,{},{A:l})},314(e){e.exports=function(e){var r=[];return r.toString=function(){return this.map(function(r){var o="",a=void 0!==r[5];return r[4]&&(o+="@supports (".concat(r[4],") {")),r[2]&&(o+="@media ".concat(r[2]," {")),a&&(o+="@layer".concat(r[5].length>0?" ".concat(r[5]):""," {")),o+=e(r),a&&(o+="}"),r[2]&&(o+="}"),r[4]&&(o+="}"),o}).join("")},r.i=function(e,o,a,t,i){"string"==typeof e&&(e=[[null,e,void 0]]);var n={};if(a)for(var p=0;p<this.length;p++){var b=this[p][0];null!=b&&(n[b]=!0)}for(var l=0;l<e.length;l++){var s=[].concat(e[l]);a&&n[s[0]]||(void 0!==i&&(void 0===s[5]||(s[1]="@layer".concat(s[5].length>0?" ".concat(s[5]):""," {").concat(s[1],"}")),s[5]=i),o&&(s[2]&&(s[1]="@media ".concat(s[2]," {").concat(s[1],"}")),s[2]=o),t&&(s[4]?(s[1]="@supports (".concat(s[4],") {").concat(s[1],"}"),s[4]=t):s[4]="".concat(t)),r.push(s))}},r}},601(e){e.exports=function(e){return e[1]}},72(e){var r=[];function o(e){for(var o=-1,a=0;a<r.length;a++)if(r[a].identifier===e){o=a;break}return o}function a(e,a){for(var t={},i=[],n=0;n<e.length;n++){var p=e[n],b=a.base?p[0]+a.base:p[0],l=t[b]||0,s="".concat(b," ").concat(l);t[b]=l+1;var d=o(s),w={css:p[1],media:p[2],sourceMap:p[3],supports:p[4],layer:p[5]};if(-1!==d)r[d].references++,r[d].updater(w);else{var c=function(e,r){var o=r.domAPI(r);return o.update(e),function(r){r?(r.css!==e.css||r.media!==e.media||r.sourceMap!==e.sourceMap||r.supports!==e.supports||r.layer!==e.layer)&&o.update(e=r):o.remove()}}(w,a);a.byIndex=n,r.splice(n,0,{identifier:s,updater:c,references:1})}i.push(s)}return i}e.exports=function(e,t){var i=a(e=e||[],t=t||{});return function(e){e=e||[];for(var n=0;n<i.length;n++){var p=o(i[n]);r[p].references--}for(var b=a(e,t),l=0;l<i.length;l++){var s=o(i[l]);0===r[s].references&&(r[s].updater(),r.splice(s,1))}i=b}}},659(e){var r={};e.exports=function(e,o){var a=function(e){if(void 0===r[e]){var o=document.querySelector(e);if(window.HTMLIFrameElement&&o instanceof window.HTMLIFrameElement)try{o=o.contentDocument.head}catch(e){o=null}r[e]=o}return r[e]}(e);if(!a)throw Error("Couldn't find a style target. This probably means that the value for the 'insert' parameter is invalid.");a.appendChild(o)}},540(e){e.exports=function(e){var r=document.createElement("style");return e.setAttributes(r,e.attributes),e.insert(r,e.options),r}},56(e,r,o){e.exports=function(e){var r=o.nc;r&&e.setAttribute("nonce",r)}},825(e){e.exports=function(e){if("u"<typeof document)return{update:function(){},remove:function(){}};var r=e.insertStyleElement(e);return{update:function(o){var a,t,i;a="",o.supports&&(a+="@supports (".concat(o.supports,") {")),o.media&&(a+="@media ".concat(o.media," {")),(t=void 0!==o.layer)&&(a+="@layer".concat(o.layer.length>0?" ".concat(o.layer):""," {")),a+=o.css,t&&(a+="}"),o.media&&(a+="}"),o.supports&&(a+="}"),(i=o.sourceMap)&&"u">typeof btoa&&(a+="\n/*# sourceMappingURL=data:application/json;base64,".concat(btoa(unescape(encodeURIComponent(JSON.stringify(i))))," */")),e.styleTagTransform(a,r,e.options)},remove:function(){var e;null===(e=r).parentNode||e.parentNode.removeChild(e)}}}},113(e){e.exports=function(e,r){if(r.styleSheet)r.styleSheet.cssText=e;else{for(;r.firstChild;)r.removeChild(r.firstChild);r.appendChild(document.createTextNode(e))}}},959(e,r,o){var a=o(72),t=o.n(a),i=o(825),n=o.n(i),p=o(659),b=o.n(p),l=o(56),s=o.n(l),d=o(540),w=o.n(d),c=o(113),f=o.n(c),x=o(646),g={};g.styleTagTransform=f(),g.setAttributes=s(),g.insert=b().bind(null,"head"),g.domAPI=n(),g.insertStyleElement=w(),t()(x.A,g),x.A&&x.A.locals&&x.A.locals}}]);
+`,""]),o.d(e,{},{A:l})},314(r){r.exports=function(r){var e=[];return e.toString=function(){return this.map(function(e){var o="",a=void 0!==e[5];return e[4]&&(o+="@supports (".concat(e[4],") {")),e[2]&&(o+="@media ".concat(e[2]," {")),a&&(o+="@layer".concat(e[5].length>0?" ".concat(e[5]):""," {")),o+=r(e),a&&(o+="}"),e[2]&&(o+="}"),e[4]&&(o+="}"),o}).join("")},e.i=function(r,o,a,t,i){"string"==typeof r&&(r=[[null,r,void 0]]);var n={};if(a)for(var b=0;b<this.length;b++){var p=this[b][0];null!=p&&(n[p]=!0)}for(var l=0;l<r.length;l++){var w=[].concat(r[l]);a&&n[w[0]]||(void 0!==i&&(void 0===w[5]||(w[1]="@layer".concat(w[5].length>0?" ".concat(w[5]):""," {").concat(w[1],"}")),w[5]=i),o&&(w[2]&&(w[1]="@media ".concat(w[2]," {").concat(w[1],"}")),w[2]=o),t&&(w[4]?(w[1]="@supports (".concat(w[4],") {").concat(w[1],"}"),w[4]=t):w[4]="".concat(t)),e.push(w))}},e}},601(r){r.exports=function(r){return r[1]}},72(r){var e=[];function o(r){for(var o=-1,a=0;a<e.length;a++)if(e[a].identifier===r){o=a;break}return o}function a(r,a){for(var t={},i=[],n=0;n<r.length;n++){var b=r[n],p=a.base?b[0]+a.base:b[0],l=t[p]||0,w="".concat(p," ").concat(l);t[p]=l+1;var d=o(w),s={css:b[1],media:b[2],sourceMap:b[3],supports:b[4],layer:b[5]};if(-1!==d)e[d].references++,e[d].updater(s);else{var c=function(r,e){var o=e.domAPI(e);return o.update(r),function(e){e?(e.css!==r.css||e.media!==r.media||e.sourceMap!==r.sourceMap||e.supports!==r.supports||e.layer!==r.layer)&&o.update(r=e):o.remove()}}(s,a);a.byIndex=n,e.splice(n,0,{identifier:w,updater:c,references:1})}i.push(w)}return i}r.exports=function(r,t){var i=a(r=r||[],t=t||{});return function(r){r=r||[];for(var n=0;n<i.length;n++){var b=o(i[n]);e[b].references--}for(var p=a(r,t),l=0;l<i.length;l++){var w=o(i[l]);0===e[w].references&&(e[w].updater(),e.splice(w,1))}i=p}}},659(r){var e={};r.exports=function(r,o){var a=function(r){if(void 0===e[r]){var o=document.querySelector(r);if(window.HTMLIFrameElement&&o instanceof window.HTMLIFrameElement)try{o=o.contentDocument.head}catch(r){o=null}e[r]=o}return e[r]}(r);if(!a)throw Error("Couldn't find a style target. This probably means that the value for the 'insert' parameter is invalid.");a.appendChild(o)}},540(r){r.exports=function(r){var e=document.createElement("style");return r.setAttributes(e,r.attributes),r.insert(e,r.options),e}},56(r,e,o){r.exports=function(r){var e=o.nc;e&&r.setAttribute("nonce",e)}},825(r){r.exports=function(r){if("u"<typeof document)return{update:function(){},remove:function(){}};var e=r.insertStyleElement(r);return{update:function(o){var a,t,i;a="",o.supports&&(a+="@supports (".concat(o.supports,") {")),o.media&&(a+="@media ".concat(o.media," {")),(t=void 0!==o.layer)&&(a+="@layer".concat(o.layer.length>0?" ".concat(o.layer):""," {")),a+=o.css,t&&(a+="}"),o.media&&(a+="}"),o.supports&&(a+="}"),(i=o.sourceMap)&&"u">typeof btoa&&(a+="\n/*# sourceMappingURL=data:application/json;base64,".concat(btoa(unescape(encodeURIComponent(JSON.stringify(i))))," */")),r.styleTagTransform(a,e,r.options)},remove:function(){var r;null===(r=e).parentNode||r.parentNode.removeChild(r)}}}},113(r){r.exports=function(r,e){if(e.styleSheet)e.styleSheet.cssText=r;else{for(;e.firstChild;)e.removeChild(e.firstChild);e.appendChild(document.createTextNode(r))}}},959(r,e,o){var a=o(72),t=o.n(a),i=o(825),n=o.n(i),b=o(659),p=o.n(b),l=o(56),w=o.n(l),d=o(540),s=o.n(d),c=o(113),f=o.n(c),g=o(646),x={};x.styleTagTransform=f(),x.setAttributes=w(),x.insert=p().bind(null,"head"),x.domAPI=n(),x.insertStyleElement=s(),t()(g.A,x),g.A&&g.A.locals&&g.A.locals}}]);
