@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         find_keywords,
         get_lexicon,
     )
+    from workbench.analysis._finetuned import FineTunedLabeller
     from workbench.analysis.labeller import ModelLabeller
     from workbench.analysis.patterns import TAXONOMIES, Taxonomy, get_taxonomy, label_segments
     from workbench.analysis.pipeline import analyze_store, analyze_trajectory
@@ -53,6 +54,7 @@ _WHERE = {
     "find_keywords": "workbench.analysis.keywords",
     "get_lexicon": "workbench.analysis.keywords",
     "ModelLabeller": "workbench.analysis.labeller",
+    "FineTunedLabeller": "workbench.analysis._finetuned",
     "Overthinking": "workbench.analysis._overthinking",
     "first_correct_solution": "workbench.analysis._overthinking",
     "overthinking": "workbench.analysis._overthinking",
@@ -72,6 +74,7 @@ __all__ = [
     "LEXICONS",
     "TAXONOMIES",
     "CorpusAnalytics",
+    "FineTunedLabeller",
     "KeywordHit",
     "Lexicon",
     "ModelLabeller",
