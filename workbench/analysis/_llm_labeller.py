@@ -105,7 +105,8 @@ class LLMLabeller:
     ----------
     backend
         A workbench backend (``create_backend("openai", model, base_url=...)``,
-        ``TransformersBackend(...)``, or a :class:`~workbench.Session`'s backend).
+        ``TransformersBackend(...)``), or a :class:`~workbench.Session` (its loaded backend is
+        used; label while no run is in progress).
     taxonomy
         The label set (its template from :data:`~workbench.analysis._llm_prompts.PROMPT_TEMPLATES`,
         or a generic one).
@@ -135,6 +136,8 @@ class LLMLabeller:
     ) -> None:
         if batch_size < 1 or retries < 0:
             raise ValueError("batch_size must be >= 1 and retries >= 0")
+        if not hasattr(backend, "stream") and hasattr(backend, "backend"):
+            backend = backend.backend  # a Session: label with its loaded model (when idle)
         self.backend = backend
         self.template = template or prompt_template(taxonomy)
         self.labels = [name for name, _ in self.template.labels]
