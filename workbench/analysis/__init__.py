@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from workbench._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from workbench.analysis._finetuned import FineTunedLabeller
     from workbench.analysis._keyword_stats import keyword_counts, keyword_stats, keyword_summary
     from workbench.analysis._overthinking import (
         Overthinking,
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
         find_keywords,
         get_lexicon,
     )
-    from workbench.analysis._finetuned import FineTunedLabeller
     from workbench.analysis.labeller import ModelLabeller
     from workbench.analysis.patterns import TAXONOMIES, Taxonomy, get_taxonomy, label_segments
     from workbench.analysis.pipeline import analyze_store, analyze_trajectory
