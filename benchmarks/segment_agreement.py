@@ -53,6 +53,14 @@ What is done
    Each report has ``n``, ``accuracy``, ``macro_f1`` (over the peer labels present) and
    ``kappa`` (Cohen's); ``per_label_f1`` breaks down ``rule`` and ``model``.
 
+   ``finetuned`` (with ``--finetune-folds K``)
+       The fine-tuned labeller (:class:`workbench.analysis.FineTunedLabeller`, preset
+       ``--finetune-preset``), trained on every segment of the traces of the other folds (same
+       question folds as ``model``, on *all* traces, not the sample) and scored on the first
+       ``K`` test folds, pooled: per segment and per peer step (``step_kappa``: a step's label
+       is the vote of its segments' probabilities). ``train_seconds`` is the training time of
+       each fold; this is the slow part (minutes per fold on two CPU cores).
+
 Diagnostics
 -----------
 ``rule_all_aligned``
@@ -406,6 +414,63 @@ def run_dataset(
     }
 
 
+def finetune_cv(
+    peer: str, path: Path, steps: Path | None, *, folds: int, run_folds: int, preset: str
+) -> dict[str, Any]:
+    """Grouped cross-validation of the fine-tuned labeller on the first ``run_folds`` folds."""
+    from workbench.analysis._finetuned import FineTunedLabeller
+    from workbench.analysis._labeller_score import score_traces, step_votes
+    from workbench.analysis._peer_data import PEERS, load_peer
+
+    traces = load_peer(peer, path, steps=steps)
+    fold = group_folds([t.group for t in traces], folds)
+    y: list[str] = []
+    pred: list[str] = []
+    step_y: list[str] = []
+    step_pred: list[str] = []
+    seconds = []
+    scores = []
+    for f in range(min(run_folds, folds)):
+        train = [t for t, k in zip(traces, fold, strict=True) if k != f]
+        test = [t for t, k in zip(traces, fold, strict=True) if k == f]
+        log(f"{peer}: fine-tuning fold {f + 1} on {len(train)} traces, testing {len(test)}")
+        t0 = time.perf_counter()
+        labeller = FineTunedLabeller.train(
+            [([s.text for s in t.segments], t.labels, t.group) for t in train],
+            taxonomy=PEERS[peer],
+            preset=preset,
+            progress=False,
+            log=log,
+        )
+        seconds.append(round(time.perf_counter() - t0, 1))
+        report = score_traces(labeller, test)
+        scores.append(report)
+        for t in test:
+            proba = labeller.trace_proba([s.text for s in t.segments])
+            for i, label in enumerate(t.labels):
+                if label is not None:
+                    y.append(label)
+                    pred.append(labeller.labels[int(proba[i].argmax())])
+            for s_i, label in step_votes(t, proba, labeller.labels).items():
+                step_y.append(t.step_labels[s_i])
+                step_pred.append(label)
+    out = rounded(agreement_report(y, pred))
+    step = rounded(agreement_report(step_y, step_pred))
+    return {
+        **out,
+        "step_n": step["n"],
+        "step_accuracy": step["accuracy"],
+        "step_macro_f1": step["macro_f1"],
+        "step_kappa": step["kappa"],
+        "folds_run": len(seconds),
+        "folds": folds,
+        "preset": preset,
+        "train_seconds": seconds,
+        "per_fold": scores,
+        "per_label_f1": per_label_f1(y, pred),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -418,6 +483,13 @@ def main() -> None:
     )
     parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--finetune-folds",
+        type=int,
+        default=0,
+        help="also cross-validate the fine-tuned labeller on this many folds (slow; 0: no)",
+    )
+    parser.add_argument("--finetune-preset", default="default", help="default, quick, thorough")
     args = parser.parse_args()
     env = os.environ.get("WORKBENCH_EXTERNAL_DATA")
     data = args.data or (Path(env) if env else REPO.parent / "shared" / "data" / "external")
@@ -469,6 +541,17 @@ def main() -> None:
                 seed=args.seed,
                 timings=timings,
             )
+            if args.finetune_folds:
+                t0 = time.perf_counter()
+                results[name]["finetuned"] = finetune_cv(
+                    "venhoff" if taxonomy == "venhoff" else "pmllm",
+                    path,
+                    None if taxonomy == "venhoff" else steps_path,
+                    folds=args.folds,
+                    run_folds=args.finetune_folds,
+                    preset=args.finetune_preset,
+                )
+                timings[f"{name}_finetune_s"] = round(time.perf_counter() - t0, 1)
 
     out = {
         "datasets": results,
@@ -481,7 +564,9 @@ def main() -> None:
         return
     print(f"{'data set':<18} {'labeller':<9} {'n':>6} {'acc':>6} {'macroF1':>8} {'kappa':>6}")
     for name, res in results.items():
-        for who in ("rule", "model", "majority"):
+        for who in ("rule", "model", "majority", "finetuned"):
+            if who not in res:
+                continue
             r = res[who]
             print(
                 f"{name:<18} {who:<9} {r['n']:>6} {r['accuracy']:>6.3f} "

@@ -72,6 +72,11 @@ class Annotation:
         Epoch seconds.
     id
         Sequence number assigned by the store (``None`` before it is stored).
+    source
+        Where the value came from, when it was not typed in: for an accepted model suggestion
+        ``{"accepted_suggestion": {"label": ..., "label_source": "model", "confidence": ...,
+        "labeller": ...}}``. The annotation is still a hand label (the person chose it); this
+        keeps what they were shown in the history. JSON-compatible, or ``None``.
     """
 
     trajectory_id: str
@@ -81,6 +86,7 @@ class Annotation:
     author: str = field(default_factory=default_author)
     created_at: float = field(default_factory=time.time)
     id: int | None = None
+    source: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -93,6 +99,10 @@ class Annotation:
         check_str(f"{o}.segment_id", self.segment_id, optional=True)
         check_str(f"{o}.author", self.author)
         check_number(f"{o}.created_at", self.created_at)
+        if self.source is not None and not isinstance(self.source, dict):
+            raise ValidationError(
+                f"{o}.source", f"expected an object or None, got {type(self.source).__name__}"
+            )
         v = self.value
         if v is None:
             return

@@ -60,6 +60,10 @@ class Segment:
         Reflection-keyword matches inside the segment.
     segmenter
         Name of the segmentation strategy that produced it.
+    label_meta
+        How the labels were made, when a labeller records it: for the LLM labeller the model,
+        backend, prompt template and the exact prompt; for the fine-tuned labeller its
+        directory. JSON-compatible; ``None`` when nothing was recorded.
     id
         Stable id, :func:`segment_id` of the trajectory and the span unless given.
     """
@@ -74,6 +78,7 @@ class Segment:
     confidence: float | None = None
     keyword_hits: list[KeywordHit] = field(default_factory=list)
     segmenter: str = ""
+    label_meta: dict[str, Any] | None = None
     id: str = ""
 
     def __post_init__(self) -> None:
@@ -105,6 +110,11 @@ class Segment:
         if self.confidence is not None and not 0.0 <= self.confidence <= 1.0:
             raise ValidationError(f"{o}.confidence", f"must be in [0, 1], got {self.confidence}")
         check_str(f"{o}.segmenter", self.segmenter)
+        if self.label_meta is not None and not isinstance(self.label_meta, dict):
+            raise ValidationError(
+                f"{o}.label_meta",
+                f"expected an object or None, got {type(self.label_meta).__name__}",
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-compatible dict (lossless)."""

@@ -20,6 +20,9 @@ export interface SegmentInfo {
   closed: boolean;
   human_label: string | null;
   note: string | null;
+  confidence: number | null;
+  suggestion: string | null;
+  suggestion_confidence: number | null;
 }
 
 /** A keyword hit, in raw-text coordinates. */
@@ -50,6 +53,7 @@ export interface HistoryEntry {
   value: string;
   author: string;
   created_at: number;
+  source: string | null;
 }
 
 /** The latest annotations of one trajectory. */

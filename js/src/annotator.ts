@@ -186,6 +186,7 @@ export class AnnotatorView implements AnnotationTarget {
       h("span", { class: "wb-seg-index", text: String(s.index) }),
     ]);
     if (s.label !== null) head.appendChild(h("span", { class: `wb-label wb-c${colourIndex(s.label, labels)}`, text: s.label, title: `${s.source ?? "rule"} label` }));
+    if (s.suggestion !== null && s.human_label === null) head.appendChild(h("span", { class: "wb-label wb-suggestion", text: `? ${s.suggestion}${s.suggestion_confidence === null ? "" : ` ${fmt(s.suggestion_confidence, 2)}`}`, title: "model suggestion: press a to accept" }));
     if (s.human_label !== null) head.appendChild(h("span", { class: `wb-label wb-human wb-c${colourIndex(s.human_label, labels)}`, text: `✎ ${s.human_label}`, title: "your label" }));
     if (s.note !== null) head.appendChild(h("span", { class: "wb-note", text: `“${clip(s.note, 120)}”` }));
     el.appendChild(head);
@@ -212,6 +213,16 @@ export class AnnotatorView implements AnnotationTarget {
     this.requestId += 1;
     this.ch.send({ type: "annotate", request_id: this.requestId, segment_id: seg ? seg.id : null, kind, value });
     this.flash("saving…", false);
+  }
+
+  acceptSuggestion(): void {
+    const seg = this.segments[this.selected];
+    if (!this.doc || !seg) return this.flash("no segment selected", true);
+    if (seg.suggestion === null) return this.flash("no suggestion for this segment", true);
+    this.requestId += 1;
+    this.ch.send({ type: "accept_suggestion", request_id: this.requestId, segment_id: seg.id });
+    this.flash("saving…", false);
+    this.select(this.selected + 1);
   }
 
   navigate(step: number): void {

@@ -5,7 +5,7 @@
 import { h, setText } from "./dom";
 
 export const HELP =
-  "j/k segment · 1–9 label · 0 clear label · r then 1–5 rate · n note · c chosen · x rejected · u undo · J/K trajectory";
+  "j/k segment · 1–9 label · 0 clear label · r then 1–5 rate · n note · c chosen · x rejected · u undo · J/K trajectory · a accept suggestion";
 
 export type Action =
   | { type: "move"; step: number }
@@ -17,7 +17,8 @@ export type Action =
   | { type: "rate-cancel" }
   | { type: "note" }
   | { type: "verdict"; value: "chosen" | "rejected" }
-  | { type: "undo" };
+  | { type: "undo" }
+  | { type: "accept" };
 
 /** Map a key press to an action, as the Annotator does; `rating` is true after `r`. */
 export function keyAction(key: string, rating: boolean): Action | null {
@@ -37,6 +38,7 @@ export function keyAction(key: string, rating: boolean): Action | null {
   if (key === "c") return { type: "verdict", value: "chosen" };
   if (key === "x") return { type: "verdict", value: "rejected" };
   if (key === "u") return { type: "undo" };
+  if (key === "a") return { type: "accept" };
   return null;
 }
 
@@ -53,6 +55,8 @@ export interface AnnotationTarget {
   undo(): void;
   /** The note the note box opens with, and whether the note is on the selected segment. */
   noteTarget(): { text: string; onSegment: boolean };
+  /** Store the selected segment's model suggestion as the label (views that offer them). */
+  acceptSuggestion?(): void;
 }
 
 /** The annotation keys of a view: the mode (after `r`, while writing a note), note box, status. */
@@ -132,6 +136,10 @@ export class AnnotationKeys {
         break;
       case "undo":
         t.undo();
+        break;
+      case "accept":
+        if (t.acceptSuggestion) t.acceptSuggestion();
+        else this.flash("no suggestions here", true);
         break;
     }
   }

@@ -2,7 +2,7 @@
 // Do not edit: change the Python declaration and rebuild (`make widgets`).
 /* eslint-disable */
 
-export const PROTOCOL_HASH = "7a3349096ec3130a";
+export const PROTOCOL_HASH = "6fccd71f62218f3d";
 export const VIEWS = ["live_trace", "annotator", "heatmap", "stats", "compare"] as const;
 
 export interface Bounds {
@@ -21,6 +21,9 @@ export interface SegmentInfo {
   closed: boolean;
   human_label: string | null;
   note: string | null;
+  confidence: number | null;
+  suggestion: string | null;
+  suggestion_confidence: number | null;
 }
 
 export interface HitInfo {
@@ -83,6 +86,7 @@ export interface HistoryEntry {
   value: string;
   author: string;
   created_at: number;
+  source: string | null;
 }
 
 export interface AnnotationState {
@@ -267,6 +271,12 @@ export interface AnnotateMsg {
   value: string | number | null;
 }
 
+export interface AcceptSuggestionMsg {
+  type: "accept_suggestion";
+  request_id: number;
+  segment_id: string;
+}
+
 export interface UndoMsg {
   type: "undo";
   request_id: number;
@@ -311,4 +321,4 @@ export interface ChooseMsg {
 }
 
 export type KernelMessage = SnapshotMsg | DeltaMsg | FinalMsg | ScrollToMsg | DocMsg | AnnotationStateMsg | HeatmapMsg | StatsMsg | CompareMsg | AckMsg | ErrorMsg;
-export type FrontMessage = ReadyMsg | StopMsg | EndThinkingMsg | InjectMsg | AnnotateMsg | UndoMsg | NavigateMsg | SelectTokenMsg | SelectRangeMsg | SelectMsg | PickMsg | ChooseMsg;
+export type FrontMessage = ReadyMsg | StopMsg | EndThinkingMsg | InjectMsg | AnnotateMsg | AcceptSuggestionMsg | UndoMsg | NavigateMsg | SelectTokenMsg | SelectRangeMsg | SelectMsg | PickMsg | ChooseMsg;

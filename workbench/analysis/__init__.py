@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from workbench._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from workbench.analysis._finetuned import FineTunedLabeller
     from workbench.analysis._keyword_stats import keyword_counts, keyword_stats, keyword_summary
     from workbench.analysis._overthinking import (
         Overthinking,
@@ -53,6 +54,7 @@ _WHERE = {
     "find_keywords": "workbench.analysis.keywords",
     "get_lexicon": "workbench.analysis.keywords",
     "ModelLabeller": "workbench.analysis.labeller",
+    "FineTunedLabeller": "workbench.analysis._finetuned",
     "Overthinking": "workbench.analysis._overthinking",
     "first_correct_solution": "workbench.analysis._overthinking",
     "overthinking": "workbench.analysis._overthinking",
@@ -72,6 +74,7 @@ __all__ = [
     "LEXICONS",
     "TAXONOMIES",
     "CorpusAnalytics",
+    "FineTunedLabeller",
     "KeywordHit",
     "Lexicon",
     "ModelLabeller",

@@ -18,6 +18,10 @@ Commands
     Summarise a store.
 ``workbench analyze``, ``workbench grade``, ``workbench stats keywords``
     Segment and label thinking, grade answers, keyword statistics.
+``workbench labeller train|score|agreement``
+    Fine-tune the thinking-pattern labeller on a peer's labels (``--peer venhoff|pmllm
+    --data FILE [--steps FILE]``) or a store's hand labels (``--store DB``), score it against a
+    peer file (``--labeller DIR|rule --json``), or cross-validate it on the hand labels.
 ``workbench attention --id ID [--model M] [--constraint TEXT ...]``
     Constraint attention of a trajectory (per token, layer and constraint), stored.
 ``workbench pairs --strategy S``, ``workbench export dpo|sft|kto|stepwise --out FILE``
@@ -41,13 +45,21 @@ import sys
 from collections.abc import Sequence
 
 from workbench._version import __version__
-from workbench.cli import analysis, attention, demo, generate, store_commands, training
+from workbench.cli import (
+    analysis,
+    attention,
+    demo,
+    generate,
+    labeller,
+    store_commands,
+    training,
+)
 from workbench.cli._common import CliError
 from workbench.errors import WorkbenchError
 
 __all__ = ["CliError", "main"]
 
-_MODULES = (store_commands, generate, analysis, attention, training, demo)
+_MODULES = (store_commands, generate, analysis, labeller, attention, training, demo)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -30,6 +30,7 @@ __all__ = [
     "hit_infos",
     "latest_values",
     "segment_info",
+    "source_text",
     "traj_info",
     "trajectory_title",
 ]
@@ -55,6 +56,9 @@ class SegmentInfo(TypedDict):
     closed: bool
     human_label: str | None
     note: str | None
+    confidence: float | None
+    suggestion: str | None
+    suggestion_confidence: float | None
 
 
 class HitInfo(TypedDict):
@@ -88,6 +92,7 @@ class HistoryEntry(TypedDict):
     value: str
     author: str
     created_at: float
+    source: str | None
 
 
 class AnnotationState(TypedDict):
@@ -120,9 +125,18 @@ def bounds_of(t: Trajectory) -> Bounds:
 
 
 def segment_info(
-    s: Segment, *, closed: bool = True, human_label: str | None = None, note: str | None = None
+    s: Segment,
+    *,
+    closed: bool = True,
+    human_label: str | None = None,
+    note: str | None = None,
+    suggestion: tuple[str, float | None] | None = None,
 ) -> SegmentInfo:
-    """Return the record of one segment (``human_label``/``note``: the latest hand annotations)."""
+    """Return the record of one segment.
+
+    ``human_label``/``note`` are the latest hand annotations; ``suggestion`` is a labeller's
+    ``(label, confidence)`` offered to the annotator.
+    """
     return {
         "id": s.id,
         "index": s.index,
@@ -133,6 +147,9 @@ def segment_info(
         "closed": closed,
         "human_label": human_label,
         "note": note,
+        "confidence": s.confidence,
+        "suggestion": None if suggestion is None else suggestion[0],
+        "suggestion_confidence": None if suggestion is None else suggestion[1],
     }
 
 
@@ -185,7 +202,21 @@ def history_entry(a: Annotation) -> HistoryEntry:
         "value": _value_text(a.value),
         "author": a.author,
         "created_at": float(a.created_at),
+        "source": source_text(a.source),
     }
+
+
+def source_text(source: dict[str, Any] | None) -> str | None:
+    """Describe an annotation's ``source`` in a few words (``None`` when typed in by hand)."""
+    if not source:
+        return None
+    accepted = source.get("accepted_suggestion")
+    if isinstance(accepted, dict):
+        who = accepted.get("labeller") or accepted.get("label_source") or "model"
+        conf = accepted.get("confidence")
+        shown = f" ({conf:.2f})" if isinstance(conf, int | float) else ""
+        return f"accepted {who} suggestion{shown}"
+    return json.dumps(source, ensure_ascii=False)[:200]
 
 
 def latest_values(history: Sequence[Annotation]) -> dict[AnnotationKey, Any]:
@@ -212,6 +243,7 @@ def annotation_state(
     segments: Sequence[Segment],
     history: Sequence[Annotation],
     latest: dict[AnnotationKey, Any] | None = None,
+    suggestions: dict[str, tuple[str, float | None]] | None = None,
 ) -> AnnotationState:
     """Return a trajectory's annotation state as the Annotator and the extension's viewer show it.
 
@@ -225,6 +257,8 @@ def annotation_state(
         All its annotations, oldest first (``store.get_annotations(id, history=True)``).
     latest
         :func:`latest_values` of ``history``, when the caller has it already.
+    suggestions
+        Segment id → a labeller's ``(label, confidence)`` to offer (the Annotator's suggester).
 
     Returns
     -------
@@ -246,6 +280,7 @@ def annotation_state(
                 s,
                 human_label=_label_text(latest.get((s.id, "label"))),
                 note=_label_text(latest.get((s.id, "note"))),
+                suggestion=(suggestions or {}).get(s.id),
             )
             for s in segments
         ],

@@ -118,8 +118,12 @@ class TraceDocuments:
         *,
         segment_id: str | None = None,
         author: str | None = None,
+        source: dict[str, Any] | None = None,
     ) -> AnnotationResult:
         """Validate and append one annotation (durable when this returns).
+
+        ``source`` records where the value came from (an accepted suggestion; see
+        :attr:`~workbench.Annotation.source`).
 
         Raises
         ------
@@ -144,6 +148,7 @@ class TraceDocuments:
             kind,
             value,
             segment_id=segment_id,
+            source=source,
             **({} if author is None else {"author": author}),
         )
         return AnnotationResult(annotation=annotation, previous=previous)

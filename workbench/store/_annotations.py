@@ -28,6 +28,7 @@ _ANNOTATION_SCHEMA: dict[str, Any] = {
     "value": pl.String,
     "author": pl.String,
     "created_at": pl.Float64,
+    "source": pl.String,
 }
 _PAIR_SCHEMA: dict[str, Any] = {
     "id": pl.String,
@@ -66,6 +67,7 @@ class AnnotationTables(TrajectoryTables):
                 s.confidence,
                 dumps([list(h) for h in s.keyword_hits]),
                 s.segmenter,
+                None if s.label_meta is None else dumps(s.label_meta),
             )
             for s in segments
         ]
@@ -73,8 +75,8 @@ class AnnotationTables(TrajectoryTables):
             conn.execute("DELETE FROM segments WHERE trajectory_id = ?", (tid,))
             conn.executemany(
                 "INSERT INTO segments (id, trajectory_id, idx, char_start, char_end, token_start,"
-                " token_end, labels, label_source, confidence, keyword_hits, segmenter)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " token_end, labels, label_source, confidence, keyword_hits, segmenter, label_meta)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
@@ -83,7 +85,8 @@ class AnnotationTables(TrajectoryTables):
         traj = self.get(trajectory_id)
         rows = self._read(
             "SELECT id, idx, char_start, char_end, token_start, token_end, labels, label_source,"
-            " confidence, keyword_hits, segmenter FROM segments WHERE trajectory_id = ? ORDER BY idx",
+            " confidence, keyword_hits, segmenter, label_meta FROM segments"
+            " WHERE trajectory_id = ? ORDER BY idx",
             (traj.id,),
         )
         return [
@@ -99,6 +102,7 @@ class AnnotationTables(TrajectoryTables):
                 confidence=r[8],
                 keyword_hits=[(h[0], h[1], h[2]) for h in json.loads(r[9])],
                 segmenter=r[10],
+                label_meta=None if r[11] is None else json.loads(r[11]),
             )
             for r in rows
         ]
@@ -112,6 +116,7 @@ class AnnotationTables(TrajectoryTables):
         *,
         segment_id: str | None = None,
         author: str | None = None,
+        source: dict[str, Any] | None = None,
     ) -> Annotation:
         """Append an annotation; when this returns, it is on disk.
 
@@ -128,6 +133,9 @@ class AnnotationTables(TrajectoryTables):
             Annotate one segment instead of the whole trajectory.
         author
             Defaults to the login name.
+        source
+            Where the value came from (e.g. the model suggestion a person accepted), kept in the
+            history; see :attr:`Annotation.source`.
 
         Returns
         -------
@@ -141,11 +149,12 @@ class AnnotationTables(TrajectoryTables):
             value=value,
             segment_id=segment_id,
             author=author or default_author(),
+            source=source,
         )
         with self._write() as conn:
             cur = conn.execute(
-                "INSERT INTO annotations (trajectory_id, segment_id, kind, value, author, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO annotations (trajectory_id, segment_id, kind, value, author, created_at,"
+                " source) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     tid,
                     segment_id,
@@ -153,6 +162,7 @@ class AnnotationTables(TrajectoryTables):
                     None if value is None else dumps(value),
                     ann.author,
                     ann.created_at,
+                    None if source is None else dumps(source),
                 ),
             )
             ann.id = cur.lastrowid
@@ -191,7 +201,9 @@ class AnnotationTables(TrajectoryTables):
             clauses.append("a.author = ?")
             params.append(author)
         where = " AND ".join(clauses) if clauses else "1"
-        cols = "a.id, a.trajectory_id, a.segment_id, a.kind, a.value, a.author, a.created_at"
+        cols = (
+            "a.id, a.trajectory_id, a.segment_id, a.kind, a.value, a.author, a.created_at, a.source"
+        )
         if history:
             sql = f"SELECT {cols} FROM annotations a WHERE {where} ORDER BY a.id"
         else:
@@ -218,6 +230,7 @@ class AnnotationTables(TrajectoryTables):
                 value=None if r["value"] is None else json.loads(r["value"]),
                 author=r["author"],
                 created_at=r["created_at"],
+                source=None if r["source"] is None else json.loads(r["source"]),
             )
             for r in frame.iter_rows(named=True)
         ]

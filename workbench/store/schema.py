@@ -144,7 +144,18 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3)
+def _v4(conn: sqlite3.Connection) -> None:
+    """Label provenance: how a segment's labels were made, and where an annotation came from.
+
+    ``segments.label_meta`` (JSON) records the labeller (the LLM labeller's model, backend and
+    prompt); ``annotations.source`` (JSON) records what a hand label was taken from, e.g. the
+    model suggestion a person accepted.
+    """
+    conn.execute("ALTER TABLE segments ADD COLUMN label_meta TEXT")
+    conn.execute("ALTER TABLE annotations ADD COLUMN source TEXT")
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
 """``MIGRATIONS[i]`` moves a database from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -304,6 +304,14 @@ class AnnotateMsg(TypedDict):
     value: str | float | None
 
 
+class AcceptSuggestionMsg(TypedDict):
+    """Store a segment's model suggestion as the annotator's own label (one key)."""
+
+    type: Literal["accept_suggestion"]
+    request_id: int
+    segment_id: str
+
+
 class UndoMsg(TypedDict):
     """Undo the last annotation made in this widget."""
 
@@ -382,6 +390,7 @@ FRONT_MESSAGES: tuple[type, ...] = (
     EndThinkingMsg,
     InjectMsg,
     AnnotateMsg,
+    AcceptSuggestionMsg,
     UndoMsg,
     NavigateMsg,
     SelectTokenMsg,

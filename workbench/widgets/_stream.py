@@ -213,6 +213,9 @@ class LiveSample:
             "closed": closed,
             "human_label": None,
             "note": None,
+            "confidence": verdict.confidence,
+            "suggestion": None,
+            "suggestion_confidence": None,
         }
 
     def _trim_window(self) -> None:

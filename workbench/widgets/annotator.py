@@ -7,8 +7,15 @@
 Keys (with the widget focused): ``j``/``k`` next/previous segment, ``1``–``9`` set the segment's
 label (``0`` clears it), ``r`` then ``1``–``5`` rate the trajectory, ``n`` write a note on the
 segment, ``c``/``x`` mark the trajectory chosen/rejected, ``u`` undo, ``J``/``K`` next/previous
-trajectory. The store is append-only: an undo appends the previous value again (or a clear), so
-the history shows everything that happened.
+trajectory, ``a`` accept the model's suggestion for the segment. The store is append-only: an
+undo appends the previous value again (or a clear), so the history shows everything that
+happened.
+
+Model suggestions come from ``suggester`` (a fitted labeller, e.g.
+``FineTunedLabeller.load(DIR)``), else from stored segment labels made by a model. An accepted
+suggestion is stored as the annotator's own label, with the suggestion (label, confidence,
+labeller) kept in the annotation's ``source``. ``order="least_confident"`` shows the
+trajectories whose least confident suggestion is lowest first.
 """
 
 from __future__ import annotations
@@ -71,6 +78,12 @@ class Annotator(WorkbenchWidget):
         Segment (and store the segments of) trajectories the store has none for.
     height
         Height of the segment list in pixels.
+    suggester
+        A labeller with ``label_segments`` (the fine-tuned, model or LLM labeller) whose labels
+        are offered as suggestions; ``None``: the stored labels whose source is ``"model"``.
+    order
+        ``"given"`` (default) or ``"least_confident"``: trajectories by their least confident
+        suggestion, lowest first (labels every listed trajectory up front).
     """
 
     _view = traitlets.Unicode("annotator").tag(sync=True)
@@ -86,6 +99,8 @@ class Annotator(WorkbenchWidget):
         author: str | None = None,
         analyse_missing: bool = True,
         height: int = 420,
+        suggester: Any = None,
+        order: str = "given",
     ) -> None:
         tax = get_taxonomy(taxonomy)
         names = list(labels) if labels is not None else list(tax.names)
@@ -103,6 +118,12 @@ class Annotator(WorkbenchWidget):
         self.index = 0
         self._undo: list[tuple[str, str | None, str, Any]] = []
         self._cache: dict[str, tuple[Trajectory, list[Segment]]] = {}
+        self.suggester = suggester
+        self._suggested: dict[str, dict[str, tuple[str, float | None]]] = {}
+        if order not in ("given", "least_confident"):
+            raise ValidationError("Annotator.order", "use 'given' or 'least_confident'")
+        if order == "least_confident":
+            self.ids = sorted(self.ids, key=self._least_confidence)
 
     # -- data ------------------------------------------------------------------------------------
     @property
@@ -117,6 +138,26 @@ class Annotator(WorkbenchWidget):
             self._cache = {tid: (t, segments)}  # keep one: trajectories can be large
         return self._cache[tid]
 
+    def suggestions(self, trajectory_id: str | None = None) -> dict[str, tuple[str, float | None]]:
+        """Return segment id → ``(suggested label, confidence)`` of a trajectory."""
+        tid = trajectory_id or self.current
+        if tid not in self._suggested:
+            if tid == self.current:
+                _t, segments = self._load(tid)
+            else:
+                segments, _stored = self.documents.segments(tid, persist=self.analyse_missing)
+            labelled = (
+                self.suggester.label_segments(segments)
+                if self.suggester is not None and segments
+                else [s for s in segments if s.label_source == "model"]
+            )
+            self._suggested[tid] = {s.id: (s.labels[0], s.confidence) for s in labelled if s.labels}
+        return self._suggested[tid]
+
+    def _least_confidence(self, tid: str) -> float:
+        found = [c for _, c in self.suggestions(tid).values() if c is not None]
+        return min(found) if found else 1.0
+
     def latest(self, trajectory_id: str | None = None) -> dict[AnnotationKey, Any]:
         """Return the latest value per (segment id, kind) of a trajectory (cleared ones omitted)."""
         latest = self.documents.latest(trajectory_id or self.current)
@@ -125,7 +166,12 @@ class Annotator(WorkbenchWidget):
     def state(self) -> AnnotationState:
         """Return the annotation state of the current trajectory."""
         t, segments = self._load(self.current)
-        return annotation_state(t.id, segments, self.store.get_annotations(t.id, history=True))
+        return annotation_state(
+            t.id,
+            segments,
+            self.store.get_annotations(t.id, history=True),
+            suggestions=self.suggestions(t.id),
+        )
 
     def _doc(self, view: str) -> DocMsg:
         t, _segments = self._load(self.current)
@@ -144,14 +190,21 @@ class Annotator(WorkbenchWidget):
         }
 
     # -- actions ---------------------------------------------------------------------------------
-    def annotate(self, kind: str, value: Any, *, segment_id: str | None = None) -> Annotation:
+    def annotate(
+        self,
+        kind: str,
+        value: Any,
+        *,
+        segment_id: str | None = None,
+        source: dict[str, Any] | None = None,
+    ) -> Annotation:
         """Store one annotation on the current trajectory (or one of its segments); undoable."""
         if kind not in ANNOTATION_KINDS:
             raise ValidationError("Annotator.kind", f"{kind!r} is not one of {ANNOTATION_KINDS}")
         self._load(self.current)
         try:
             result = self.documents.annotate(
-                self.current, kind, value, segment_id=segment_id, author=self.author
+                self.current, kind, value, segment_id=segment_id, author=self.author, source=source
             )
         except NotFoundError:
             raise ValidationError(
@@ -160,6 +213,25 @@ class Annotator(WorkbenchWidget):
         self._cache.pop(self.current, None)  # the segments may have been stored just now
         self._undo.append((self.current, segment_id, kind, result.previous))
         return result.annotation
+
+    def accept_suggestion(self, segment_id: str) -> Annotation:
+        """Store the suggestion for a segment as the annotator's label (source kept); undoable."""
+        suggestion = self.suggestions().get(segment_id)
+        if suggestion is None:
+            raise ValidationError("Annotator.segment_id", f"no suggestion for {segment_id!r}")
+        label, confidence = suggestion
+        labeller = (
+            type(self.suggester).__name__ if self.suggester is not None else "stored model label"
+        )
+        source = {
+            "accepted_suggestion": {
+                "label": label,
+                "label_source": "model",
+                "confidence": confidence,
+                "labeller": labeller,
+            }
+        }
+        return self.annotate("label", label, segment_id=segment_id, source=source)
 
     def undo(self) -> Annotation | None:
         """Undo the last action of this widget (appends the previous value); ``None`` if none."""
@@ -216,6 +288,18 @@ class Annotator(WorkbenchWidget):
             self._send_state(msg["request_id"], False, f"not saved: {exc}")
             raise
         self._send_state(msg["request_id"], True, self._describe(kind, value, msg["segment_id"]))
+
+    def _on_accept_suggestion(self, msg: dict[str, Any]) -> None:
+        try:
+            ann = self.accept_suggestion(msg["segment_id"])
+        except Exception as exc:
+            self._send_state(msg["request_id"], False, f"not saved: {exc}")
+            raise
+        self._send_state(
+            msg["request_id"],
+            True,
+            "accepted suggestion: " + self._describe("label", ann.value, ann.segment_id),
+        )
 
     def _on_undo(self, msg: dict[str, Any]) -> None:
         ann = self.undo()
