@@ -143,7 +143,7 @@ def main() -> None:
     texts = resample(real, traces=args.traces, mb=args.mb, seed=args.seed)
     ids = [f"t{i}" for i in range(len(texts))]
     frame = pl.DataFrame({"id": ids, "thinking": texts})
-    mb = frame.get_column("thinking").str.len_bytes().sum() / 1e6
+    mb = float(frame.get_column("thinking").str.len_bytes().sum()) / 1e6
     log(f"corpus: {len(texts)} traces, {mb:.1f} MB")
 
     # compile the kernels and tables outside the timed region (numba caches them on disk)
