@@ -376,7 +376,10 @@ class LiveTrace(WorkbenchWidget):
             hits = list(s.hits)
             answer = s.answer_start
         if tokens is None:
-            raise ValidationError("LiveTrace.chart", f"sample {sample} has no per-token log-probabilities or entropies to draw")
+            raise ValidationError(
+                "LiveTrace.chart",
+                f"sample {sample} has no per-token log-probabilities or entropies to draw",
+            )
         try:
             return token_curves_chart(
                 tokens, segments=segments, hits=hits, answer_start=answer,
