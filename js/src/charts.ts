@@ -4,6 +4,7 @@
 // variables, redrawn when the theme changes) and export themselves as SVG or PNG.
 
 import type { Drawn, ThemeColours } from "./vega_entry";
+import type { Channel, Model } from "./channel";
 import { button, clear, h } from "./dom";
 
 interface VegaModule {
@@ -122,5 +123,73 @@ export class VegaChart {
   dispose(): void {
     this.observer?.disconnect();
     this.drawn?.finalize();
+  }
+}
+
+/** The theme of exported figures: light on white, whatever the notebook's theme (for papers). */
+const EXPORT_THEME: ThemeColours = { fg: "#1f2328", fg2: "#57606a", border: "#d0d7de", font: "Helvetica, Arial, sans-serif", dark: false };
+
+/** What an export button asks the kernel for (see FigureRequestMsg). */
+export interface FigureWhat {
+  sample: number;
+  mode: string;
+  constraint: number;
+}
+
+/**
+ * SVG/PNG export of figures the kernel draws (canvas views: the heatmap, the token curves). A
+ * button asks the kernel for the view's `.chart()` (a vega-lite spec, the same figure Python
+ * returns); the bundled vega draws it off screen and saves vega's own SVG or PNG.
+ */
+export class FigureExport {
+  private next = 0;
+  private pending = new Map<number, "svg" | "png">();
+
+  constructor(private ch: Channel, private model: Model) {
+    ch.onMessage((msg) => {
+      if (msg.type !== "figure" || msg.view !== ch.viewId) return;
+      const kind = this.pending.get(msg.request_id);
+      if (!kind) return;
+      this.pending.delete(msg.request_id);
+      void this.save(kind, msg.name, msg.spec);
+    });
+  }
+
+  /** The "save SVG PNG" buttons of one figure; `what` says which, when clicked. */
+  buttons(what: () => FigureWhat, title: string): HTMLElement {
+    const ask = (kind: "svg" | "png") => {
+      this.next += 1;
+      this.pending.set(this.next, kind);
+      this.ch.send({ type: "figure_request", view: this.ch.viewId, request_id: this.next, ...what() });
+    };
+    return h("span", { class: "wb-chart-actions wb-figure-actions" }, [
+      h("span", { class: "wb-chart-save", text: "save" }),
+      button("SVG", `Save ${title} as SVG (the figure .chart() returns)`, () => ask("svg"), "wb-small wb-export"),
+      button("PNG", `Save ${title} as PNG (the figure .chart() returns)`, () => ask("png"), "wb-small wb-export"),
+    ]);
+  }
+
+  private async save(kind: "svg" | "png", name: string, spec: Record<string, unknown>): Promise<void> {
+    const box = h("div", { class: "wb-offscreen" });
+    try {
+      const vega = await loadVega(String(this.model.get("_vega") ?? ""));
+      document.body.appendChild(box);
+      const drawn = await vega.draw(box, { ...spec, background: "white" }, EXPORT_THEME, () => undefined);
+      try {
+        if (kind === "svg") {
+          download(`${name}.svg`, new Blob([await drawn.view.toSVG()], { type: "image/svg+xml" }));
+        } else {
+          const canvas = (await drawn.view.toCanvas(2)) as HTMLCanvasElement;
+          const blob = await new Promise<Blob | null>((done) => canvas.toBlob(done, "image/png"));
+          if (blob) download(`${name}.png`, blob);
+        }
+      } finally {
+        drawn.finalize();
+      }
+    } catch (err) {
+      this.ch.showError(`figure ${name}: ${String(err)}`);
+    } finally {
+      box.remove();
+    }
   }
 }

@@ -71,7 +71,11 @@ export class TokenCurve {
   private drag: number | null = null;
   answerToken: number | null = null;
 
-  constructor(private data: SampleData, private onBrush: (start: number, end: number, first: number, last: number) => void) {
+  constructor(
+    private data: SampleData,
+    private onBrush: (start: number, end: number, first: number, last: number) => void,
+    actions: HTMLElement | null = null,
+  ) {
     this.canvas = h("canvas", { class: "wb-curve-canvas" });
     this.brushEl = h("div", { class: "wb-brush" });
     this.yBox = h("div", { class: "wb-curve-y" });
@@ -82,7 +86,7 @@ export class TokenCurve {
       h("div", { class: "wb-curve-legend" }, [
         key("wb-line-lp", "logprob (nats)"), key("wb-line-ent", "entropy (nats)"),
         key("wb-line-seg", "segment start"), key("wb-line-hit", "keyword hit"), key("wb-line-bound", "answer starts"),
-        this.readout,
+        this.readout, actions,
       ]),
       h("div", { class: "wb-curve-grid" }, [this.yBox, h("div", { class: "wb-curve-plot" }, [this.canvas, this.brushEl]), h("span"), this.xBox]),
     ]);

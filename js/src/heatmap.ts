@@ -8,6 +8,7 @@
 import type { HeatmapMsg } from "./protocol.generated";
 import { bottomAxis, leftAxis, niceTicks, text, tickLabel } from "./axes";
 import { Channel, float32, type Model } from "./channel";
+import { FigureExport } from "./charts";
 import { clear, clip, colourIndex, h, setText, svg } from "./dom";
 
 // viridis, 9 stops
@@ -94,8 +95,13 @@ export class HeatmapView {
     this.readout = h("div", { class: "wb-readout", role: "status", text: "hover the map; drag over tokens to highlight them in the trace" });
     this.header = h("span", { class: "wb-heat-head" });
     this.titleEl = h("div", { class: "wb-chart-title" });
+    const figures = new FigureExport(ch, model);
+    const save = figures.buttons(
+      () => ({ sample: 0, mode: this.modeSel.value, constraint: this.modeSel.value === "segments" ? -1 : this.constraint() }),
+      "this map",
+    );
     this.root = h("div", { class: "wb-heat" }, [
-      h("div", { class: "wb-toolbar" }, [this.modeSel, this.consSel, this.header]),
+      h("div", { class: "wb-toolbar" }, [this.modeSel, this.consSel, this.header, save]),
       this.titleEl,
       this.plot,
       this.readout,

@@ -9,6 +9,7 @@ import { Decorations, TextStore, TokenStore } from "./textstore";
 import { TextPane, type SampleData, type Shade } from "./textpane";
 import { TokenCurve } from "./curve";
 import { PatternTimeline } from "./timeline";
+import { FigureExport } from "./charts";
 
 interface SampleView {
   data: SampleData;
@@ -46,8 +47,10 @@ export class LiveTraceView {
   private promptEl: HTMLElement;
   private status = "";
   private liveStats: HTMLElement[] = [];
+  private figures: FigureExport;
 
   constructor(private ch: Channel, private model: Model) {
+    this.figures = new FigureExport(ch, model);
     this.counters = {
       status: h("span", { class: "wb-status", text: "" }),
       tokens: h("span", { class: "wb-count", text: "0" }),
@@ -225,7 +228,7 @@ export class LiveTraceView {
       this.highlight(view, a, b);
       const inAnswer = view.bounds.answer_start !== null && a >= view.bounds.answer_start;
       (inAnswer ? view.answer : view.think).scrollToChar(a);
-    });
+    }, this.figures.buttons(() => ({ sample: i, mode: "curves", constraint: -1 }), `the curves of sample ${i}`));
     const timeline = new PatternTimeline(() => data.deco.segments, () => data.deco.open, () => this.labels(), (seg) => {
       if (!view) return;
       this.highlight(view, seg.start, seg.end);

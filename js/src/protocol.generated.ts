@@ -2,7 +2,7 @@
 // Do not edit: change the Python declaration and rebuild (`make widgets`).
 /* eslint-disable */
 
-export const PROTOCOL_HASH = "6fccd71f62218f3d";
+export const PROTOCOL_HASH = "7b4d8c0a99c6c453";
 export const VIEWS = ["live_trace", "annotator", "heatmap", "stats", "compare"] as const;
 
 export interface Bounds {
@@ -230,6 +230,14 @@ export interface CompareMsg {
   pair: string | null;
 }
 
+export interface FigureMsg {
+  type: "figure";
+  view: string;
+  request_id: number;
+  name: string;
+  spec: Record<string, unknown>;
+}
+
 export interface AckMsg {
   type: "ack";
   request_id: number;
@@ -246,6 +254,15 @@ export interface ReadyMsg {
   type: "ready";
   view: string;
   protocol: string;
+}
+
+export interface FigureRequestMsg {
+  type: "figure_request";
+  view: string;
+  request_id: number;
+  sample: number;
+  mode: string;
+  constraint: number;
 }
 
 export interface StopMsg {
@@ -320,5 +337,5 @@ export interface ChooseMsg {
   chosen: string;
 }
 
-export type KernelMessage = SnapshotMsg | DeltaMsg | FinalMsg | ScrollToMsg | DocMsg | AnnotationStateMsg | HeatmapMsg | StatsMsg | CompareMsg | AckMsg | ErrorMsg;
-export type FrontMessage = ReadyMsg | StopMsg | EndThinkingMsg | InjectMsg | AnnotateMsg | AcceptSuggestionMsg | UndoMsg | NavigateMsg | SelectTokenMsg | SelectRangeMsg | SelectMsg | PickMsg | ChooseMsg;
+export type KernelMessage = SnapshotMsg | DeltaMsg | FinalMsg | ScrollToMsg | DocMsg | AnnotationStateMsg | HeatmapMsg | StatsMsg | CompareMsg | FigureMsg | AckMsg | ErrorMsg;
+export type FrontMessage = ReadyMsg | FigureRequestMsg | StopMsg | EndThinkingMsg | InjectMsg | AnnotateMsg | AcceptSuggestionMsg | UndoMsg | NavigateMsg | SelectTokenMsg | SelectRangeMsg | SelectMsg | PickMsg | ChooseMsg;

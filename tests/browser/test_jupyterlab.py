@@ -348,6 +348,19 @@ def test_other_widgets_render_and_heatmap_click_scrolls_the_trace(
     heat.screenshot(path=str(artifacts / "constraint_heatmap_tokens.png"))
     heat.locator("select").first.select_option("segments")
     heat.screenshot(path=str(artifacts / "constraint_heatmap_segments.png"))
+    # export: the SVG/PNG buttons save the figure .chart() returns (vega draws it off screen)
+    with page.expect_download(timeout=30_000) as dl:
+        heat.locator(".wb-figure-actions button", has_text="SVG").click()
+    assert dl.value.suggested_filename == "constraint_attention_segments.svg"
+    svg = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert "<svg" in svg and "segment (# and pattern)" in svg and "attention mass" in svg
+    (artifacts / "constraint_heatmap_segments_export.svg").write_text(svg, encoding="utf-8")
+    with page.expect_download(timeout=30_000) as dl:
+        trace.locator(".wb-figure-actions button", has_text="PNG").first.click()
+    assert dl.value.suggested_filename == "token_curves_sample0.png"
+    png = Path(dl.value.path()).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    (artifacts / "token_curves_export.png").write_bytes(png)
     trace.screenshot(path=str(artifacts / "live_trace_finished.png"))
     run_cell(page, 8)
     stats = cell(page, 8).locator(".wb-stats")

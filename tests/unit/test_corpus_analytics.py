@@ -60,6 +60,12 @@ def _check(batch: list[str], **kwargs: object) -> None:
     assert seg.equals(ref.segments), (batch, seg, ref.segments)
     kw = fast.keywords.select(ref.keywords.columns)
     assert kw.equals(ref.keywords), (batch, kw, ref.keywords)
+    # the keywords-only path (no segmentation) gives the same keyword statistics
+    kw_kwargs = {k: v for k, v in kwargs.items() if k in ("lexicon", "chunk_bytes")}
+    only = analyze_corpus(batch, segments=False, **kw_kwargs)  # type: ignore[arg-type]
+    assert only.segments.height == 0
+    kw_only = only.keywords.select(ref.keywords.columns)
+    assert kw_only.equals(ref.keywords), (batch, kw_only, ref.keywords)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -138,6 +144,9 @@ for strategy in ("paragraphs", "sentences", "cues"):
                 for chunk_bytes in (1, 50, 10**6):
                     analyze_corpus(batch, strategy=strategy, taxonomy=taxonomy, labels=labels,
                                    keywords=keywords, chunk_bytes=chunk_bytes)
+for lexicon in ("r1", "nowait", ("let me check", "é", "double-check")):
+    for chunk_bytes in (1, 50, 10**6):
+        analyze_corpus(batch, segments=False, lexicon=lexicon, chunk_bytes=chunk_bytes)
 print("in bounds")
 """
 
@@ -173,6 +182,9 @@ def test_input_forms_and_errors() -> None:
         analyze_corpus(pl.DataFrame({"text": ["a"]}))
     with pytest.raises(TypeError, match="str"):
         analyze_corpus(["a", 3])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="labels need segments"):
+        analyze_corpus(batch, segments=False, labels=True)
+    assert analyze_corpus([], segments=False).keywords.height == 0
     with pytest.raises(ValueError, match="unknown segmentation strategy"):
         analyze_corpus(batch, strategy="words")
     empty = analyze_corpus([])

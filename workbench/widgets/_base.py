@@ -13,6 +13,7 @@ import traitlets
 
 from workbench.widgets._protocol import (
     PROTOCOL_HASH,
+    FigureMsg,
     ProtocolError,
     validate_front_message,
 )
@@ -40,6 +41,9 @@ class WorkbenchWidget(anywidget.AnyWidget):
     _protocol = traitlets.Unicode(PROTOCOL_HASH).tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     height = traitlets.Int(420).tag(sync=True)
+    _vega = traitlets.Unicode("").tag(sync=True)
+    """The bundled vega/vega-lite/vega-embed module: set by views that draw vega-lite charts, and
+    by any view the first time one of its figures is exported (so that no view loads it unasked)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -66,6 +70,27 @@ class WorkbenchWidget(anywidget.AnyWidget):
             handler(msg)
         except Exception as exc:
             self.report(exc)
+
+    def figure(self, request: dict[str, Any]) -> tuple[str, Any]:
+        """Return ``(file name, altair chart)`` for an export button's request.
+
+        The request says what the view shows (``sample``, ``mode``, ``constraint``). Views with
+        figures override this; the chart is what their ``.chart()`` returns.
+        """
+        raise ProtocolError(f"{type(self).__name__} has no figure to export")
+
+    def _on_figure_request(self, msg: dict[str, Any]) -> None:
+        name, chart = self.figure(msg)
+        if not self._vega:
+            self._vega = (STATIC / "vega.js").read_text(encoding="utf-8")
+        out: FigureMsg = {
+            "type": "figure",
+            "view": msg["view"],
+            "request_id": msg["request_id"],
+            "name": name,
+            "spec": chart.to_dict(),
+        }
+        self.send_message(out)
 
     def report(self, exc: BaseException | str) -> None:
         """Show an error under the widget (and keep it in :attr:`errors`)."""

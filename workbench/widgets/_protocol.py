@@ -29,6 +29,16 @@ from workbench.documents import (
     TrajInfo,
     ts_type,
 )
+from workbench.widgets._wire_records import (
+    AlignRow,
+    CompareSide,
+    Counters,
+    KeywordRow,
+    PatternRow,
+    SampleDelta,
+    SampleState,
+    TraceRow,
+)
 
 __all__ = [
     "FRONT_MESSAGES",
@@ -43,94 +53,6 @@ __all__ = [
 
 VIEWS: tuple[str, ...] = ("live_trace", "annotator", "heatmap", "stats", "compare")
 """The front-end views; a widget's ``_view`` trait names one."""
-
-
-# -- shared records -------------------------------------------------------------------------------
-class Counters(TypedDict):
-    """Live counters of a run."""
-
-    status: str
-    tokens: int
-    tokens_per_s: float
-    elapsed_s: float
-    keyword_hits: int
-
-
-class SampleState(TypedDict):
-    """Everything a view needs to draw one sample from scratch."""
-
-    sample: int
-    title: str
-    status: str
-    text: str
-    bounds: Bounds
-    segments: list[SegmentInfo]
-    hits: list[HitInfo]
-    tokens: int
-    offsets: int | None
-    logprobs: int | None
-    entropies: int | None
-
-
-class SampleDelta(TypedDict):
-    """What one sample gained since the last flush (``open_segment`` replaces the previous one)."""
-
-    sample: int
-    text: str
-    bounds: Bounds | None
-    segments: list[SegmentInfo]
-    open_segment: SegmentInfo | None
-    hits: list[HitInfo]
-    tokens: int
-    offsets: int | None
-    logprobs: int | None
-    entropies: int | None
-
-
-class KeywordRow(TypedDict):
-    """A bar of the keyword chart."""
-
-    keyword: str
-    hits: int
-    traces: int
-
-
-class PatternRow(TypedDict):
-    """A bar of the pattern chart."""
-
-    label: str
-    segments: int
-    traces: int
-
-
-class TraceRow(TypedDict):
-    """A row of the stats panel's trace list."""
-
-    id: str
-    title: str
-    model: str
-    hits: int
-    per_1k_words: float | None
-    correct: bool | None
-    keywords: list[str]
-    patterns: list[str]
-
-
-class AlignRow(TypedDict):
-    """One row of an aligned comparison: a segment index on each side (``None``: a gap)."""
-
-    left: int | None
-    right: int | None
-
-
-class CompareSide(TypedDict):
-    """One side of the compare view."""
-
-    info: TrajInfo
-    text: str
-    bounds: Bounds
-    segments: list[SegmentInfo]
-    hits: list[HitInfo]
 
 
 # -- kernel to front end --------------------------------------------------------------------------
@@ -248,6 +170,16 @@ class CompareMsg(TypedDict):
     pair: str | None
 
 
+class FigureMsg(TypedDict):
+    """The figure an export button asked for: the vega-lite spec of the view's ``.chart()``."""
+
+    type: Literal["figure"]
+    view: str
+    request_id: int
+    name: str
+    spec: dict[str, Any]
+
+
 class AckMsg(TypedDict):
     """The answer to a request: whether it worked and what happened."""
 
@@ -271,6 +203,20 @@ class ReadyMsg(TypedDict):
     type: Literal["ready"]
     view: str
     protocol: str
+
+
+class FigureRequestMsg(TypedDict):
+    """An export button: the figure of what the view shows.
+
+    ``sample`` of a trace; ``mode`` and ``constraint`` of a heatmap (``-1``: every constraint).
+    """
+
+    type: Literal["figure_request"]
+    view: str
+    request_id: int
+    sample: int
+    mode: str
+    constraint: int
 
 
 class StopMsg(TypedDict):
@@ -379,6 +325,7 @@ KERNEL_MESSAGES: tuple[type, ...] = (
     HeatmapMsg,
     StatsMsg,
     CompareMsg,
+    FigureMsg,
     AckMsg,
     ErrorMsg,
 )
@@ -386,6 +333,7 @@ KERNEL_MESSAGES: tuple[type, ...] = (
 
 FRONT_MESSAGES: tuple[type, ...] = (
     ReadyMsg,
+    FigureRequestMsg,
     StopMsg,
     EndThinkingMsg,
     InjectMsg,

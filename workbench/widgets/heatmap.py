@@ -96,6 +96,44 @@ class ConstraintHeatmap(WorkbenchWidget):
         self._callbacks: list[Callable[[int, int], None]] = []
         self._range_callbacks: list[Callable[[int, int], None]] = []
 
+    def chart(self, mode: str | None = None, *, constraint: int | str | None = None) -> Any:
+        """Return the view as an altair chart (for a paper: ``.save("heatmap.svg")``).
+
+        Parameters
+        ----------
+        mode
+            ``"tokens"`` (layer × token) or ``"segments"`` (segment × constraint); default:
+            the widget's current view.
+        constraint
+            For the token view: one constraint (index or text), or ``None`` for the sum over
+            the constraints (the widget's default).
+        """
+        from workbench.charts.attention import attention_segments_chart, attention_tokens_chart
+
+        mode = mode or self.mode
+        if mode == "segments":
+            if not self.segments:
+                raise ValidationError(
+                    "ConstraintHeatmap.chart", "no segments: pass trajectory= or segments="
+                )
+            return attention_segments_chart(self.attention, self.segments, labels=self.labels)
+        if mode != "tokens":
+            raise ValidationError("ConstraintHeatmap.chart.mode", "use 'tokens' or 'segments'")
+        try:
+            return attention_tokens_chart(
+                self.attention, constraint=constraint, max_columns=min(self.max_columns, 400)
+            )
+        except ValueError as exc:
+            raise ValidationError("ConstraintHeatmap.chart.constraint", str(exc)) from exc
+
+    def figure(self, request: dict[str, Any]) -> tuple[str, Any]:
+        """Return the chart of an export button (the view's mode and constraint)."""
+        c = int(request.get("constraint", -1))
+        mode = str(request.get("mode") or self.mode)
+        suffix = "" if mode == "segments" or c < 0 else f"_constraint{c}"
+        chart = self.chart(mode, constraint=None if c < 0 else c)
+        return f"constraint_attention_{mode}{suffix}", chart
+
     def on_select(self, fn: Callable[[int, int], None]) -> None:
         """Call ``fn(token, char)`` when a cell is clicked."""
         self._callbacks.append(fn)

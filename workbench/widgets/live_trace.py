@@ -351,6 +351,49 @@ class LiveTrace(WorkbenchWidget):
         """Cancel the run (what the Stop button does)."""
         self._require_run().cancel()
 
+    def chart(self, sample: int = 0, *, max_points: int = 600) -> Any:
+        """Return the per-token curves of one sample as an altair chart (for a paper).
+
+        The same figure as the widget's curve: log-probability and entropy over the tokens
+        (binned to ``max_points``), segment starts coloured by pattern, keyword hits and the
+        start of the answer; save it with ``.save("curves.svg")``. Live runs give the tokens so
+        far.
+
+        Raises
+        ------
+        ValidationError
+            For a sample that does not exist, or one without token log-probabilities or
+            entropies (e.g. a server that returned none).
+        """
+        from workbench.charts.tokens import token_curves_chart
+
+        if not 0 <= sample < len(self.samples):
+            raise ValidationError("LiveTrace.chart.sample", f"use 0..{len(self.samples) - 1}")
+        s = self.samples[sample]
+        with self._lock:
+            _, tokens, _ = s.stream.snapshot()
+            segments = list(s.segments)
+            hits = list(s.hits)
+            answer = s.answer_start
+        if tokens is None:
+            raise ValidationError(
+                "LiveTrace.chart",
+                f"sample {sample} has no per-token log-probabilities or entropies to draw",
+            )
+        try:
+            return token_curves_chart(
+                tokens, segments=segments, hits=hits, answer_start=answer,
+                labels=self.options.label_names, max_points=max_points,
+                title=f"Per-token log-probability and entropy · {s.title}",
+            )  # fmt: skip
+        except ValueError as exc:
+            raise ValidationError("LiveTrace.chart", str(exc)) from exc
+
+    def figure(self, request: dict[str, Any]) -> tuple[str, Any]:
+        """Return the chart of an export button (one sample's curves)."""
+        sample = int(request.get("sample", 0))
+        return f"token_curves_sample{sample}", self.chart(sample)
+
     def scroll_to(self, char: int, *, sample: int = 0, end: int | None = None) -> None:
         """Scroll the views to character ``char`` of ``sample``'s raw text.
 

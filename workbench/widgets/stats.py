@@ -54,8 +54,6 @@ class StatsPanel(WorkbenchWidget):
     _view = traitlets.Unicode("stats").tag(sync=True)
     selection = traitlets.Dict().tag(sync=True)
     labels = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    _vega = traitlets.Unicode("").tag(sync=True)
-    """The bundled vega/vega-lite/vega-embed module, loaded by the view only where charts are."""
 
     def __init__(
         self,

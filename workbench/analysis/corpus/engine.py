@@ -5,15 +5,26 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 
 from workbench.analysis._segment import CUES, DEFAULT_MIN_CHARS, DEFAULT_STRATEGY, STRATEGIES
 from workbench.analysis.corpus import kernels
+from workbench.analysis.corpus._frames import (
+    CARRIED_COLUMNS,
+    CorpusAnalytics,
+    _as_series,
+    _buffers,
+    _cat,
+    _Chunk,
+    _chunk_bounds,
+    _compact,
+    _keyword_frame,
+)
+from workbench.analysis.corpus._keywords_only import keywords_only
 from workbench.analysis.corpus._scoring import (
     _NO_SCORING,
     _fallback_rules,
@@ -22,7 +33,6 @@ from workbench.analysis.corpus._scoring import (
     _Scoring,
 )
 from workbench.analysis.corpus.compile import (
-    KeywordForms,
     MatchTables,
     RuleTables,
     Tables,
@@ -40,119 +50,13 @@ CHUNK_BYTES = 4_000_000
 """Traces are processed in chunks of about this many bytes (bounds the scratch memory: about
 90 bytes per byte of text, allocated once)."""
 
-CARRIED_COLUMNS = ("model", "source", "status", "grade", "correct", "metadata")
-"""Columns of an input frame that are copied into the keyword statistics when present."""
+
+KEYWORD_CHUNK_BYTES = 1_000_000
+"""Chunk size of the keywords-only path: its output slots are spread over a chunk's bytes, and
+smaller chunks keep them in memory that is already mapped (page faults cost more than the scan)."""
 
 _STRATEGY_CODES = {"paragraphs": kernels.PARAGRAPHS, "sentences": kernels.SENTENCES,
                    "cues": kernels.CUES}  # fmt: skip
-
-
-@dataclass
-class CorpusAnalytics:
-    """The result of :func:`analyze_corpus`.
-
-    Attributes
-    ----------
-    segments
-        One row per segment: ``trace`` (row of the input), ``id``, ``index`` (of the segment in
-        its trace), ``start, end`` (character offsets into the thinking), ``label`` and
-        ``confidence`` (rounded to 4 decimals, as :func:`label_segments` does). Without labels
-        (``labels=False``) the last two columns are left out.
-    keywords
-        One row per trace, the text-derived columns of
-        :func:`~workbench.analysis._keyword_stats.keyword_stats` (``thinking_chars, words, hits,
-        per_1k_words, first_hit_rel_pos, hit_rel_positions, gaps_words, keywords``) with ``id``,
-        ``tokens`` and ``per_1k_tokens`` (null: no token offsets here), and the
-        :data:`CARRIED_COLUMNS` of the input, so that it can go to ``keyword_summary``.
-    timings
-        Seconds per stage.
-    """
-
-    segments: pl.DataFrame
-    keywords: pl.DataFrame
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-def _as_series(data: Any) -> tuple[pl.Series, pl.Series, pl.DataFrame | None]:
-    """Return the thinking as a String series, the ids, and the input frame (if any)."""
-    frame: pl.DataFrame | None = None
-    if isinstance(data, pl.LazyFrame):
-        data = data.collect()
-    if isinstance(data, pl.DataFrame):
-        if "thinking" not in data.columns:
-            raise ValueError(
-                f"the frame needs a 'thinking' column (and optionally 'id'); it has {data.columns}"
-            )
-        frame = data
-        texts = data.get_column("thinking")
-    elif isinstance(data, pl.Series):
-        texts = data
-    elif isinstance(data, str):
-        raise TypeError("pass a list of strings or a frame, not one string")
-    elif isinstance(data, Sequence):
-        bad = next((type(t).__name__ for t in data if not isinstance(t, str)), None)
-        if bad is not None:
-            raise TypeError(f"every text must be a str, got {bad}")
-        try:
-            texts = pl.Series("thinking", data, dtype=pl.String)
-        except Exception as exc:  # lone surrogates cannot be UTF-8
-            raise ValueError(f"texts must be encodable as UTF-8: {exc}") from exc
-    else:
-        raise TypeError(
-            "analyze_corpus takes a polars DataFrame with 'id' and 'thinking' columns, "
-            f"a Series or a list of strings, not {type(data).__name__}"
-        )
-    if texts.dtype != pl.String:
-        raise TypeError(f"the thinking column must be of type String, not {texts.dtype}")
-    if texts.null_count():
-        raise ValueError(f"the thinking column has {texts.null_count()} null values")
-    if frame is not None and "id" in frame.columns:
-        ids = frame.get_column("id").cast(pl.String)
-    else:
-        ids = pl.Series("id", np.arange(len(texts)), dtype=pl.Int64).cast(pl.String)
-    return texts.rename("thinking"), ids.rename("id"), frame
-
-
-def _buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """UTF-8 bytes and int64 offsets of a String series (one copy, into Arrow's layout)."""
-    arr = texts.to_arrow()
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if arr.type != pa.large_string():
-        arr = arr.cast(pa.large_string())
-    bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
-    return data, offsets
-
-
-@dataclass
-class _Chunk:
-    trace0: int
-    n_segs: np.ndarray
-    seg_s: np.ndarray
-    seg_e: np.ndarray
-    seg_open: np.ndarray
-    seg_counts: np.ndarray
-    seg_label: np.ndarray | None
-    seg_best: np.ndarray | None
-    seg_total: np.ndarray | None
-    seg_conf: np.ndarray | None
-    n_hits: np.ndarray
-    hit_pos: np.ndarray
-    hit_kw: np.ndarray
-    hit_gap: np.ndarray
-    words: np.ndarray
-    chars: np.ndarray
-
-
-def _compact(base: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Slot indices of ``counts[i]`` items starting at ``base[i]``, in order."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    starts = np.repeat(base - (np.cumsum(counts) - counts), counts)
-    return starts + np.arange(total, dtype=np.int64)
 
 
 @dataclass
@@ -176,6 +80,7 @@ class _Scratch:
     hit_pos: np.ndarray
     hit_kw: np.ndarray
     hit_gap: np.ndarray
+    hit_end: np.ndarray
 
     @classmethod
     def allocate(
@@ -197,6 +102,7 @@ class _Scratch:
             hit_pos=np.empty(hit_slots, dtype=np.int64),
             hit_kw=np.empty(hit_slots, dtype=np.int32),
             hit_gap=np.empty(hit_slots, dtype=np.int64),
+            hit_end=np.empty(hit_slots, dtype=np.int64),
         )
 
 
@@ -253,7 +159,7 @@ def _run_chunk(
         seg_base, hit_base,
         seg_s, seg_e, seg_cs, seg_ce, seg_open, seg_counts,
         scratch.seg_label, scratch.seg_best, scratch.seg_total, scratch.seg_conf,
-        hit_pos, hit_kw, hit_gap,
+        hit_pos, hit_kw, hit_gap, scratch.hit_end,
         n_segs, n_hits, words, chars,
     )  # fmt: skip
     si = _compact(seg_base[:-1], n_segs)
@@ -283,26 +189,6 @@ def _run_chunk(
     )
 
 
-def _chunk_bounds(lengths: np.ndarray, chunk_bytes: int) -> list[tuple[int, int]]:
-    cum = np.cumsum(lengths)
-    bounds = []
-    lo = 0
-    n = len(lengths)
-    while lo < n:
-        base = cum[lo - 1] if lo else 0
-        hi = int(np.searchsorted(cum, base + chunk_bytes, side="right"))
-        hi = max(hi, lo + 1)
-        bounds.append((lo, min(hi, n)))
-        lo = hi
-    return bounds
-
-
-def _list_series(name: str, offsets: np.ndarray, values: pl.Series) -> pl.Series:
-    arr = pa.LargeListArray.from_arrays(pa.array(offsets, type=pa.int64()), values.to_arrow())
-    out = pl.Series(name, arr)
-    return out
-
-
 def analyze_corpus(
     data: pl.DataFrame | pl.Series | Sequence[str],
     *,
@@ -311,9 +197,10 @@ def analyze_corpus(
     lexicon: str | Lexicon | Sequence[str] = DEFAULT_LEXICON,
     cues: Sequence[str] = CUES,
     min_chars: int = DEFAULT_MIN_CHARS,
-    labels: bool = True,
+    labels: bool | None = None,
     keywords: bool = True,
-    chunk_bytes: int = CHUNK_BYTES,
+    segments: bool = True,
+    chunk_bytes: int | None = None,
     progress: bool = False,
 ) -> CorpusAnalytics:
     """Segment, label and count keywords in many thinking texts at once.
@@ -339,9 +226,14 @@ def analyze_corpus(
     lexicon
         A preset name, a :class:`~workbench.analysis.keywords.Lexicon` or a list of keywords.
     labels, keywords
-        Skip the rule labels or the keyword statistics.
+        Skip the rule labels or the keyword statistics. ``labels`` defaults to ``segments``.
+    segments
+        ``False`` gives the keywords-only path: no segmentation (``segments`` is an empty frame),
+        hence no labels, and the keyword statistics in one pass over the bytes (the fastest way
+        to count keywords with their positions; see ``docs/corpus_analytics.md``).
     chunk_bytes
-        Bytes of text per chunk (memory use is a small multiple of it).
+        Bytes of text per chunk (memory use is a small multiple of it); default
+        :data:`CHUNK_BYTES`, or :data:`KEYWORD_CHUNK_BYTES` for the keywords-only path.
     progress
         Print progress to stderr.
 
@@ -355,7 +247,8 @@ def analyze_corpus(
     TypeError
         For input that is not text (e.g. a non-String ``thinking`` column).
     ValueError
-        For null texts, an unknown strategy, taxonomy or lexicon.
+        For null texts, an unknown strategy, taxonomy or lexicon, or ``labels=True`` with
+        ``segments=False``.
 
     Examples
     --------
@@ -366,7 +259,19 @@ def analyze_corpus(
     [(0, 36, 'problem_understanding', 0.8333), (38, 77, 'backtracking', 0.8)]
     >>> out.keywords.select("words", "hits", "keywords").rows()
     [(18, 2, ['wait', 'check'])]
+    >>> analyze_corpus(["Wait, let me check."], segments=False).keywords["hits"].to_list()
+    [2]
     """
+    if labels is None:
+        labels = segments
+    if labels and not segments:
+        raise ValueError("labels need segments: pass segments=True, or labels=False")
+    if not segments:
+        return keywords_only(
+            data, lexicon=lexicon, chunk_bytes=chunk_bytes or KEYWORD_CHUNK_BYTES, progress=progress
+        )
+    if chunk_bytes is None:
+        chunk_bytes = CHUNK_BYTES
     if strategy not in STRATEGIES:
         raise ValueError(
             f"unknown segmentation strategy {strategy!r}: use one of {list(STRATEGIES)}"
@@ -461,63 +366,11 @@ def analyze_corpus(
         names = pl.Series("label", categories, dtype=pl.String)
         seg_cols["label"] = names.gather(label)
         seg_cols["confidence"] = conf
-    segments = pl.DataFrame(seg_cols)
+    seg_frame = pl.DataFrame(seg_cols)
     timings["labels_s"] = time.perf_counter() - t4
 
     t5 = time.perf_counter()
     kw_frame = _keyword_frame(chunks, ids, frame, forms) if keywords else pl.DataFrame()
     timings["keyword_frame_s"] = time.perf_counter() - t5
     timings["total_s"] = time.perf_counter() - t0
-    return CorpusAnalytics(segments, kw_frame, timings)
-
-
-def _cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-
-
-def _keyword_frame(
-    chunks: list[_Chunk], ids: pl.Series, frame: pl.DataFrame | None, forms: KeywordForms
-) -> pl.DataFrame:
-    words = _cat([c.words for c in chunks], np.int64)
-    chars = _cat([c.chars for c in chunks], np.int64)
-    hits = _cat([c.n_hits for c in chunks], np.int64)
-    pos = _cat([c.hit_pos for c in chunks], np.int64)
-    kws = _cat([c.hit_kw for c in chunks], np.int32)
-    gaps = _cat([c.hit_gap for c in chunks], np.int64)
-    hit_trace_chars = np.repeat(chars, hits)
-    rel = np.minimum(1.0, np.maximum(0.0, pos / np.where(hit_trace_chars > 0, hit_trace_chars, 1)))
-    hit_off = np.zeros(len(hits) + 1, dtype=np.int64)
-    np.cumsum(hits, out=hit_off[1:])
-    gap_counts = np.maximum(hits - 1, 0)
-    gap_off = np.zeros(len(hits) + 1, dtype=np.int64)
-    np.cumsum(gap_counts, out=gap_off[1:])
-    first = np.full(len(hits), np.nan)
-    has = hits > 0
-    first[has] = rel[hit_off[:-1][has]]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_1k = 1000.0 * hits / words
-    keyword_names = pl.Series("keywords", list(forms.keywords), dtype=pl.String)
-    cols: dict[str, Any] = {"id": ids}
-    if frame is not None:
-        for name in CARRIED_COLUMNS:
-            if name in frame.columns:
-                cols[name] = frame.get_column(name)
-    cols.update(
-        {
-            "thinking_chars": chars,
-            "words": words,
-            "tokens": pl.Series("tokens", [None] * len(hits), dtype=pl.Int64),
-            "hits": hits,
-            "per_1k_words": pl.Series(
-                "per_1k_words", np.where(words > 0, per_1k, np.nan), nan_to_null=True
-            ),
-            "per_1k_tokens": pl.Series("per_1k_tokens", [None] * len(hits), dtype=pl.Float64),
-            "first_hit_rel_pos": pl.Series("first_hit_rel_pos", first, nan_to_null=True),
-            "hit_rel_positions": _list_series(
-                "hit_rel_positions", hit_off, pl.Series(rel, dtype=pl.Float64)
-            ),
-            "gaps_words": _list_series("gaps_words", gap_off, pl.Series(gaps, dtype=pl.Int64)),
-            "keywords": _list_series("keywords", hit_off, keyword_names.gather(kws)),
-        }
-    )
-    return pl.DataFrame(cols)
+    return CorpusAnalytics(seg_frame, kw_frame, timings)

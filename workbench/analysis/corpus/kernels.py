@@ -222,22 +222,6 @@ def _merge_short(
 
 
 @njit(cache=True, nogil=True)
-def _gap_words(data: np.ndarray, a: int, b: int) -> int:
-    """``count_words(text[a:b])``: runs of non-whitespace inside ``[a, b)``."""
-    n = 0
-    k = a
-    while k < b:
-        while k < b and WS[data[k]]:
-            k += 1
-        if k == b:
-            break
-        n += 1
-        while k < b and not WS[data[k]]:
-            k += 1
-    return n
-
-
-@njit(cache=True, nogil=True)
 def _match_trace(
     data: np.ndarray, lo: int, hi: int,
     seg_s: np.ndarray, seg_e: np.ndarray, sb: int, n: int,
@@ -245,9 +229,11 @@ def _match_trace(
     pre2: np.ndarray, start_index: np.ndarray, byte_class: np.ndarray,
     rule_mask: np.ndarray, kw_form: np.ndarray, n_rules: int, do_rules: bool, do_kw: bool,
     counts: np.ndarray, cursor: np.ndarray,
-    hit_pos: np.ndarray, hit_kw: np.ndarray, hit_gap: np.ndarray, hb: int,
+    hit_pos: np.ndarray, hit_kw: np.ndarray, hit_end: np.ndarray, hb: int,
 ) -> int:  # fmt: skip
     """Count rule matches per segment and find keyword hits; return the number of hits.
+
+    A hit's start (relative to ``lo``) and end go to ``hit_pos`` and ``hit_end`` (bytes).
 
     One DFA holds the ``anywhere`` rules (accept bits in ``rule_mask``) and the keyword forms
     (``kw_form``); ``trans[state, byte]`` packs the next state (low ``shift`` bits) and the accept
@@ -262,7 +248,6 @@ def _match_trace(
     k = 0
     kw_cursor = lo
     nh = 0
-    last_end = -1
     prev = 256
     for p in range(lo, hi):
         b = data[p]
@@ -307,11 +292,9 @@ def _match_trace(
                         break
                     q += 1
                 if kend > p:
-                    hit_pos[hb + nh] = p
+                    hit_pos[hb + nh] = p - lo
                     hit_kw[hb + nh] = kform
-                    if nh > 0:
-                        hit_gap[hb + nh - 1] = _gap_words(data, last_end, p)
-                    last_end = kend
+                    hit_end[hb + nh] = kend - lo
                     kw_cursor = kend
                     nh += 1
         prev = b
@@ -360,39 +343,99 @@ def score_segments(
         )
 
 
-@njit(cache=True, nogil=True)
-def _to_chars(data: np.ndarray, x: np.ndarray, out: np.ndarray, base: int, n: int, lo: int) -> None:
-    """Character offsets (relative to ``lo``) of the sorted byte offsets ``x[base:base + n]``."""
-    pos = lo
-    cont = 0
-    for i in range(base, base + n):
-        target = x[i]
-        while pos < target:
-            if (data[pos] & 0xC0) == 0x80:
-                cont += 1
-            pos += 1
-        out[i] = target - lo - cont
+@njit(cache=True, nogil=True, inline="always")
+def _cont(a: np.ndarray, s: int, e: int) -> int:
+    """UTF-8 continuation bytes in ``a[s:e]`` (a loop the compiler vectorises)."""
+    c = np.int64(0)
+    for i in range(s, e):
+        c += np.int64((a[np.uint64(i)] & np.uint8(0xC0)) == np.uint8(0x80))
+    return int(c)
 
 
 @njit(cache=True, nogil=True)
 def _to_chars_spans(
     data: np.ndarray, s: np.ndarray, e: np.ndarray, cs: np.ndarray, ce: np.ndarray,
-    base: int, n: int, lo: int,
-) -> None:  # fmt: skip
-    """:func:`_to_chars` for interleaved sorted spans ``s[i] <= e[i] <= s[i + 1]``."""
-    pos = lo
+    base: int, n: int, lo: int, hi: int,
+) -> int:  # fmt: skip
+    """Write character spans (relative to ``lo``); return the trace's character count.
+
+    The byte spans ``s[i] <= e[i] <= s[i + 1]`` at ``base`` are sorted.
+    """
+    a = data[lo:hi]
+    q = 0
     cont = 0
     for i in range(base, base + n):
-        for which in range(2):
-            target = s[i] if which == 0 else e[i]
-            while pos < target:
-                if (data[pos] & 0xC0) == 0x80:
-                    cont += 1
-                pos += 1
-            if which == 0:
-                cs[i] = target - lo - cont
-            else:
-                ce[i] = target - lo - cont
+        x = s[i] - lo
+        cont += _cont(a, q, x)
+        cs[i] = x - cont
+        y = e[i] - lo
+        cont += _cont(a, x, y)
+        ce[i] = y - cont
+        q = y
+    return (hi - lo) - cont - _cont(a, q, hi - lo)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ws(x: np.uint8) -> bool:
+    """ASCII whitespace (``\\s`` under ``re.ASCII``), without a table."""
+    return (x == np.uint8(32)) | ((x - np.uint8(9)) < np.uint8(5))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _piece(a: np.ndarray, s: int, e: int) -> tuple[int, int]:
+    """Count (word starts, continuation bytes) in ``a[s:e]``, ``s >= 1``.
+
+    A word starts at ``i`` when ``a[i]`` is not whitespace and ``a[i - 1]`` is.
+    """
+    w = np.int64(0)
+    c = np.int64(0)
+    for i in range(s, e):
+        u = np.uint64(i)
+        x = a[u]
+        c += np.int64((x & np.uint8(0xC0)) == np.uint8(0x80))
+        w += np.int64(_ws(a[u - np.uint64(1)]) & ~_ws(x))
+    return int(w), int(c)
+
+
+@njit(cache=True, nogil=True)
+def _counts(
+    a: np.ndarray, nh: int, hit_pos: np.ndarray, hit_end: np.ndarray, hit_gap: np.ndarray,
+    hb: int,
+) -> tuple[int, int]:  # fmt: skip
+    """Turn hit offsets into characters and fill the gaps; return (words, characters) of ``a``.
+
+    The hits are those of :func:`_find_hits` (byte offsets).
+    The gap before hit ``i > 0`` is ``count_words`` of ``a[end of hit i - 1 : start of hit i]``:
+    the word starts inside it, plus one when it begins inside a run (``wait,``: the comma).
+    """
+    n = a.shape[0]
+    if n == 0:
+        return 0, 0
+    words = 0 if _ws(a[0]) else 1
+    cont = 0
+    q = 1  # counted up to q
+    for k in range(hb, hb + nh):
+        p = hit_pos[k]
+        if k > hb:
+            e = hit_end[k - 1]
+            w, c = _piece(a, q, e)  # inside the previous hit
+            words += w
+            cont += c
+            w, c = _piece(a, e, p)
+            inside = (
+                (not _ws(a[np.uint64(e)])) and (not _ws(a[np.uint64(e - 1)])) if e < p else False
+            )
+            hit_gap[k - 1] = w + (1 if inside else 0)
+            words += w
+            cont += c
+        else:
+            w, c = _piece(a, q, p)
+            words += w
+            cont += c
+        q = max(p, 1)
+        hit_pos[k] = p - cont
+    w, c = _piece(a, q, n)
+    return words + w, n - cont - c
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -412,7 +455,7 @@ def analyze_chunk(
     seg_s: np.ndarray, seg_e: np.ndarray, seg_cs: np.ndarray, seg_ce: np.ndarray,
     seg_open: np.ndarray, seg_counts: np.ndarray,
     seg_label: np.ndarray, seg_best: np.ndarray, seg_total: np.ndarray, seg_conf: np.ndarray,
-    hit_pos: np.ndarray, hit_kw: np.ndarray, hit_gap: np.ndarray,
+    hit_pos: np.ndarray, hit_kw: np.ndarray, hit_gap: np.ndarray, hit_end: np.ndarray,
     n_segs: np.ndarray, n_hits: np.ndarray, words: np.ndarray, chars: np.ndarray,
 ) -> None:  # fmt: skip
     """Analyse the traces ``data[offs[i]:offs[i + 1]]`` (see the module docstring).
@@ -433,21 +476,7 @@ def analyze_chunk(
             data, lo, hi, strategy, cue_nxt, cue_acc, cue_end, cue_start, seg_s, seg_e, sb
         )
         words[i] = w
-        high = 0
-        for k in range(lo, hi):  # a reduction the compiler vectorises
-            high |= data[k]
-        ascii_only = high < 128
-        if ascii_only:
-            for k in range(sb, sb + n):
-                seg_cs[k] = seg_s[k] - lo
-                seg_ce[k] = seg_e[k] - lo
-            chars[i] = hi - lo
-        else:
-            _to_chars_spans(data, seg_s, seg_e, seg_cs, seg_ce, sb, n, lo)
-            c = 0
-            for k in range(lo, hi):
-                c += (data[k] & 0xC0) == 0x80
-            chars[i] = hi - lo - c
+        chars[i] = _to_chars_spans(data, seg_s, seg_e, seg_cs, seg_ce, sb, n, lo, hi)
         if strategy != SENTENCES:
             n = _merge_short(seg_s, seg_e, seg_cs, seg_ce, sb, n, min_chars)
         n_segs[i] = n
@@ -468,14 +497,10 @@ def analyze_chunk(
                 m_trans, m_end, m_pre, m_start, m_shift, m_pre2, m_start_index, m_byte_class,
                 m_rule_mask, m_kw_form, n_rules,
                 do_labels and n_rules > 0, do_keywords,
-                seg_counts, cursor, hit_pos, hit_kw, hit_gap, hb,
+                seg_counts, cursor, hit_pos, hit_kw, hit_end, hb,
             )  # fmt: skip
             n_hits[i] = nh
-            if ascii_only:
-                for k in range(hb, hb + nh):
-                    hit_pos[k] -= lo
-            else:
-                _to_chars(data, hit_pos, hit_pos, hb, nh, lo)
+            _counts(data[lo:hi], nh, hit_pos, hit_end, hit_gap, hb)
         if do_score:
             for k in range(sb, sb + n):
                 lab, top, tot = _score(

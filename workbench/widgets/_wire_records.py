@@ -1,0 +1,110 @@
+"""The widget protocol's own records (the messages are in :mod:`workbench.widgets._protocol`).
+
+Records shared with the extension (segments, hits, bounds, trajectory headers) are declared in
+:mod:`workbench.documents`.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from workbench.documents import Bounds, HitInfo, SegmentInfo, TrajInfo
+
+__all__ = [
+    "AlignRow",
+    "CompareSide",
+    "Counters",
+    "KeywordRow",
+    "PatternRow",
+    "SampleDelta",
+    "SampleState",
+    "TraceRow",
+]
+
+
+# -- records -------------------------------------------------------------------------------
+class Counters(TypedDict):
+    """Live counters of a run."""
+
+    status: str
+    tokens: int
+    tokens_per_s: float
+    elapsed_s: float
+    keyword_hits: int
+
+
+class SampleState(TypedDict):
+    """Everything a view needs to draw one sample from scratch."""
+
+    sample: int
+    title: str
+    status: str
+    text: str
+    bounds: Bounds
+    segments: list[SegmentInfo]
+    hits: list[HitInfo]
+    tokens: int
+    offsets: int | None
+    logprobs: int | None
+    entropies: int | None
+
+
+class SampleDelta(TypedDict):
+    """What one sample gained since the last flush (``open_segment`` replaces the previous one)."""
+
+    sample: int
+    text: str
+    bounds: Bounds | None
+    segments: list[SegmentInfo]
+    open_segment: SegmentInfo | None
+    hits: list[HitInfo]
+    tokens: int
+    offsets: int | None
+    logprobs: int | None
+    entropies: int | None
+
+
+class KeywordRow(TypedDict):
+    """A bar of the keyword chart."""
+
+    keyword: str
+    hits: int
+    traces: int
+
+
+class PatternRow(TypedDict):
+    """A bar of the pattern chart."""
+
+    label: str
+    segments: int
+    traces: int
+
+
+class TraceRow(TypedDict):
+    """A row of the stats panel's trace list."""
+
+    id: str
+    title: str
+    model: str
+    hits: int
+    per_1k_words: float | None
+    correct: bool | None
+    keywords: list[str]
+    patterns: list[str]
+
+
+class AlignRow(TypedDict):
+    """One row of an aligned comparison: a segment index on each side (``None``: a gap)."""
+
+    left: int | None
+    right: int | None
+
+
+class CompareSide(TypedDict):
+    """One side of the compare view."""
+
+    info: TrajInfo
+    text: str
+    bounds: Bounds
+    segments: list[SegmentInfo]
+    hits: list[HitInfo]
