@@ -189,7 +189,7 @@ def segment_mass_from_lse(
             q = torch.cat([q * scaling, -lse_g[:, :, r0:r1, None]], dim=-1)
         probs = torch.bmm(q.reshape(n_kv, rep * rows, -1), keys_t[:, :, :width])
         probs = probs.view(n_kv, rep, rows, width)
-        if not fold:
+        if softcap is not None:  # not folded: soft-cap the logits, then subtract lse
             probs.mul_(scaling).div_(softcap).tanh_().mul_(softcap)
             probs.sub_(lse_g[:, :, r0:r1, None])
         if mask is not None:
