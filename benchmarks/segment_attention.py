@@ -49,7 +49,9 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("_constraint_bench", REPO / "benchmarks" / "attention.py")
+_spec = importlib.util.spec_from_file_location(
+    "_constraint_bench", REPO / "benchmarks" / "attention.py"
+)
 assert _spec is not None and _spec.loader is not None
 cb: Any = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(cb)
@@ -66,7 +68,7 @@ TARGETS = {
 
 def inputs(length: int, segment_tokens: int) -> tuple[np.ndarray, np.ndarray]:
     """Token ids ``[T]`` and segment spans ``[S, 2]`` (the first ``T`` ids of one fixed draw)."""
-    ids = np.random.default_rng(0).integers(100, 40000, size=max(DEFAULT_LENGTHS + (length,)))
+    ids = np.random.default_rng(0).integers(100, 40000, size=max((*DEFAULT_LENGTHS, length)))
     starts = np.arange(PROMPT_TOKENS, length, segment_tokens)
     spans = np.stack([starts, np.minimum(starts + segment_tokens, length)], 1)
     return ids[:length].astype(np.int64), spans
@@ -123,7 +125,7 @@ def worker(args: argparse.Namespace) -> None:
     """One subprocess: memory of one kind, or the alternated timings."""
     import torch
 
-    model, device = cb._load(args)
+    model, _device = cb._load(args)
     ids_np, spans = inputs(args.length, args.segment_tokens)
     ids = torch.tensor(ids_np[None])
     if args.worker == "timing":
