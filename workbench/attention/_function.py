@@ -9,7 +9,7 @@ for a model's config, every layer's call records into it.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 from transformers import AttentionInterface
@@ -25,16 +25,33 @@ from workbench.attention._lse import (
     fused_attention_with_lse,
 )
 
-if TYPE_CHECKING:
-    from workbench.attention._mass import ConstraintMassCapture
-
 __all__ = ["ATTENTION_NAME", "constraint_mass_attention"]
 
 ATTENTION_NAME = "workbench_constraint_mass"
 """The name the attention function is registered under (``config._attn_implementation``)."""
 
-_ACTIVE: dict[int, ConstraintMassCapture] = {}
-"""The active captures, by ``id`` of the decoder config they switched."""
+
+class _Capture(Protocol):
+    """What the attention function records into: a constraint-mass or segment-mass capture."""
+
+    _paths: set[str]
+
+    def _record(
+        self,
+        module: torch.nn.Module,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        lse: torch.Tensor,
+        mask: torch.Tensor | None,
+        is_causal: bool,
+        softcap: float | None,
+        scaling: float,
+    ) -> None: ...
+
+
+_ACTIVE: dict[int, _Capture] = {}
+"""The active captures (:class:`~workbench.attention.ConstraintMassCapture` or
+:class:`~workbench.attention.SegmentMassCapture`), by ``id`` of the decoder config they switched."""
 _ACTIVE_LOCK = threading.Lock()
 
 

@@ -12,6 +12,8 @@ Layout choices, for speed at 100k+ trajectories:
 * ``annotations`` is append-only (an ``AUTOINCREMENT`` sequence gives the history order).
 * ``attention`` keeps constraint-attention results (float32 ``[tokens, layers, constraints]``
   blobs), one per trajectory, model and constraint set.
+* ``segment_attention`` keeps segment-to-segment attention (the lower triangle of float32
+  ``[layers, heads, S, S]``, packed), one per trajectory and model.
 * ``dedup_key`` makes imports idempotent: ``source`` + ``source_id`` when the record had an id,
   a content hash when it did not, the trajectory id for generated trajectories.
 """
@@ -155,7 +157,31 @@ def _v4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE annotations ADD COLUMN source TEXT")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
+def _v5(conn: sqlite3.Connection) -> None:
+    """Segment-to-segment attention: per layer, head and pair of segments, one blob.
+
+    A table of its own rather than a kind column on ``attention``: the array has another shape
+    and meaning, the key is (trajectory, model) rather than (trajectory, model, constraints), and
+    the segments (ids, spans, labels) are part of the result.
+    """
+    conn.execute(
+        """CREATE TABLE segment_attention (
+            id            TEXT PRIMARY KEY,
+            trajectory_id TEXT NOT NULL REFERENCES trajectories(id) ON DELETE CASCADE,
+            model         TEXT NOT NULL,
+            n_segments    INTEGER NOT NULL,
+            n_layers      INTEGER NOT NULL,
+            n_heads       INTEGER NOT NULL,
+            segments      TEXT NOT NULL,
+            mass          BLOB NOT NULL,
+            meta          TEXT NOT NULL DEFAULT '{}',
+            created_at    REAL NOT NULL,
+            UNIQUE (trajectory_id, model)
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5)
 """``MIGRATIONS[i]`` moves a database from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

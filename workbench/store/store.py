@@ -9,10 +9,11 @@ Open it with :class:`Store` (or :func:`open_store`)::
 
 One verb set: ``add_*`` writes (:meth:`~Store.add`, :meth:`~Store.add_trajectories`,
 :meth:`~Store.add_segments`, :meth:`~Store.add_annotation`, :meth:`~Store.add_pair`,
-:meth:`~Store.add_attention`), ``get_*`` returns objects (:meth:`~Store.get`,
-:meth:`~Store.get_segments`, :meth:`~Store.get_annotations`, :meth:`~Store.get_pair`,
-:meth:`~Store.get_attention`), ``list_*`` returns polars frames (:meth:`~Store.list_trajectories`,
-:meth:`~Store.list_annotations`, :meth:`~Store.list_pairs`, :meth:`~Store.list_attention`) and
+:meth:`~Store.add_attention`, :meth:`~Store.add_segment_attention`), ``get_*`` returns objects
+(:meth:`~Store.get`, :meth:`~Store.get_segments`, :meth:`~Store.get_annotations`,
+:meth:`~Store.get_pair`, :meth:`~Store.get_attention`, :meth:`~Store.get_segment_attention`),
+``list_*`` returns polars frames (:meth:`~Store.list_trajectories`, :meth:`~Store.list_annotations`,
+:meth:`~Store.list_pairs`, :meth:`~Store.list_attention`, :meth:`~Store.list_segment_attention`) and
 ``iter_*`` streams (:meth:`~Store.iter_trajectories`). ``save`` and ``update`` rewrite a stored
 trajectory. The names of earlier releases (``list``, ``annotate``, ``segments``, …; see
 :data:`DEPRECATED_NAMES`) still work for one release and warn.
