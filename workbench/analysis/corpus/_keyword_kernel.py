@@ -5,8 +5,9 @@
 of each hit, the words between consecutive hits, the word and character counts) without
 segmenting:
 
-1. :func:`_find_hits` walks the bytes once with a two-byte prefilter and runs the keyword DFA
-   only where a match can start (about 1 position in 90 for ``r1`` on the shared traces);
+1. :func:`_find_hits` walks the bytes once with a two-byte prefilter, collecting the positions
+   where a match can start (about 1 in 90 for ``r1`` on the shared traces) without a branch,
+   then runs the keyword DFA from each;
 2. :func:`~workbench.analysis.corpus.kernels._counts` then walks the pieces between hit starts and ends once, counting word starts
    and UTF-8 continuation bytes, which give each hit's character offset, the words between two
    hits and the totals. Its loop has no table lookups and no branches, so the compiler
@@ -64,27 +65,36 @@ def _find_hits(
 
     A hit is the longest match of the keyword DFA at a position at or after the end of the
     previous hit; a run starts only where ``pre2[start_index[previous byte] << 16 | byte << 8 |
-    next byte]`` (``pre[previous, byte]`` at the last byte) says a match can start.
+    next byte]`` (``pre[previous, byte]`` at the last byte) says a match can start. The
+    candidate positions are collected first, without a branch (every position is written, the
+    count advances when the prefilter says so: the loop never mispredicts), into ``hit_end``'s
+    slots, then the DFA runs from each; a hit's slot never overtakes the candidate being read.
     """
     n = a.shape[0]
-    nh = 0
+    k = 0
     prev = 256
-    cursor = 0
-    for p in range(n):
+    for p in range(n - 1):
         b = a[np.uint64(p)]
-        if p + 1 < n:
-            go = pre2[(start_index[prev] << 16) | (np.int64(b) << 8) | a[np.uint64(p + 1)]]
-        else:
-            go = pre[prev, b]
-        if go and p >= cursor:
-            kend, kform = _run(a, p, n, start[prev], trans, acc_end, shift, byte_class, kw_form)
-            if kend > p:
-                hit_pos[hb + nh] = p
-                hit_kw[hb + nh] = kform
-                hit_end[hb + nh] = kend
-                cursor = kend
-                nh += 1
+        hit_end[hb + k] = p
+        k += pre2[(start_index[prev] << 16) | (np.int64(b) << 8) | a[np.uint64(p + 1)]]
         prev = b
+    if n > 0 and pre[prev, a[np.uint64(n - 1)]]:
+        hit_end[hb + k] = n - 1
+        k += 1
+    nh = 0
+    cursor = 0
+    for j in range(k):
+        p = hit_end[hb + j]
+        if p < cursor:
+            continue
+        before = 256 if p == 0 else int(a[np.uint64(p - 1)])
+        kend, kform = _run(a, p, n, start[before], trans, acc_end, shift, byte_class, kw_form)
+        if kend > p:
+            hit_pos[hb + nh] = p
+            hit_kw[hb + nh] = kform
+            hit_end[hb + nh] = kend
+            cursor = kend
+            nh += 1
     return nh
 
 
