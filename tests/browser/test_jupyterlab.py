@@ -91,6 +91,16 @@ os.environ["WORKBENCH_WIDGETS"] = "0"
 display(store.get(t.id))
 os.environ["WORKBENCH_WIDGETS"] = "1"
 """
+SUGGEST = """\
+from dataclasses import replace
+class Suggester:  # a labeller's interface: label_segments(segments) -> labelled segments
+    def label_segments(self, segments):
+        return [replace(s, labels=["planning"], label_source="model", confidence=0.7) for s in segments]
+ts = wb.Trajectory(prompt="What is 2 + 2?", raw=src.raw[:1500] + "\\n</think>\\n\\n4", model="suggested")
+store.add(ts)
+print("SUGGEST", ts.id)
+Annotator(store, [ts.id], author="browser-test", suggester=Suggester())
+"""
 CELLS = [
     SETUP,
     REPLAY,
@@ -103,6 +113,7 @@ CELLS = [
     STATS,
     PAIRS,
     STATIC,
+    SUGGEST,
 ]
 
 
@@ -314,6 +325,36 @@ def test_annotate_by_keyboard_persists_to_the_store(lab: dict, artifacts: Path) 
     assert page.locator(".jp-Notebook .jp-Cell.jp-mod-active").count() == active_before
     root.screenshot(path=str(artifacts / "annotator.png"))
     check_stored(lab["store"], tid)
+
+
+def test_accepting_a_suggestion_with_one_key_stores_a_human_label(lab: dict) -> None:
+    page = lab["page"]
+    out = run_cell(page, 11, "SUGGEST")
+    tid = out.split("SUGGEST", 1)[1].split()[0]
+    root = cell(page, 11).locator(".wb-annot")
+    root.locator(".wb-suggestion").first.wait_for(timeout=30_000)
+    assert "? planning 0.70" in root.locator(".wb-suggestion").first.inner_text()
+    root.locator(".wb-annot-row").first.click()  # selects segment 0 and focuses the widget
+    page.keyboard.press("a")
+    deadline = time.time() + 15
+    stored: list = []
+    while time.time() < deadline and not stored:
+        with Store(lab["store"], readonly=True) as store:
+            stored = store.get_annotations(tid, history=True)
+            segs = store.get_segments(tid)
+        time.sleep(0.25)
+    assert len(stored) == 1, stored
+    (a,) = stored
+    assert (a.kind, a.value, a.author, a.segment_id) == (
+        "label",
+        "planning",
+        "browser-test",
+        segs[0].id,
+    )
+    assert a.source == {"accepted_suggestion": {"label": "planning", "label_source": "model",
+                        "confidence": 0.7, "labeller": "Suggester"}}  # fmt: skip
+    # the accepted label shows as the annotator's own, and the selection moved on
+    root.locator(".wb-annot-row").first.locator(".wb-human").wait_for(timeout=10_000)
 
 
 def test_other_widgets_render_and_heatmap_click_scrolls_the_trace(
