@@ -54,6 +54,28 @@ class AttentionStore(ABC):
     def get(self, id_or_prefix: str) -> Trajectory:
         """Return a stored trajectory."""
 
+    def _list_rows(
+        self, table: str, columns: str, trajectory_id: str | None
+    ) -> list[tuple[Any, ...]]:
+        """Return the rows of ``table`` (all, or one trajectory's), oldest first."""
+        sql = f"SELECT {columns} FROM {table}"
+        params: list[Any] = []
+        if trajectory_id is not None:
+            sql += " WHERE trajectory_id = ?"
+            params.append(self.resolve_id(trajectory_id))
+        return self._read(sql + " ORDER BY created_at", params)
+
+    def _latest_row(
+        self, table: str, columns: str, trajectory_id: str, model: str | None
+    ) -> list[tuple[Any, ...]]:
+        """Return the newest row of ``table`` for a resolved trajectory id (and model), if any."""
+        sql = f"SELECT {columns} FROM {table} WHERE trajectory_id = ?"
+        params: list[Any] = [trajectory_id]
+        if model is not None:
+            sql += " AND model = ?"
+            params.append(model)
+        return self._read(sql + " ORDER BY created_at DESC LIMIT 1", params)
+
     def add_attention(self, record: ConstraintAttention) -> str:
         """Store a result, replacing any earlier one for the same trajectory, model and constraints.
 
@@ -96,12 +118,7 @@ class AttentionStore(ABC):
             ``id, trajectory_id, model, constraints`` (JSON), ``n_tokens, n_layers, meta`` (JSON),
             ``created_at``.
         """
-        sql = f"SELECT {_COLUMNS} FROM attention"
-        params: list[Any] = []
-        if trajectory_id is not None:
-            sql += " WHERE trajectory_id = ?"
-            params.append(self.resolve_id(trajectory_id))
-        rows = self._read(sql + " ORDER BY created_at", params)
+        rows = self._list_rows("attention", _COLUMNS, trajectory_id)
         schema = {
             "id": pl.String,
             "trajectory_id": pl.String,
@@ -123,15 +140,12 @@ class AttentionStore(ABC):
             When nothing is stored; the message says how to compute it.
         """
         tid = self.resolve_id(trajectory_id)
-        sql = (
-            "SELECT id, model, constraints, n_tokens, n_layers, mass, offsets, meta, created_at"
-            " FROM attention WHERE trajectory_id = ?"
+        rows = self._latest_row(
+            "attention",
+            "id, model, constraints, n_tokens, n_layers, mass, offsets, meta, created_at",
+            tid,
+            model,
         )
-        params: list[Any] = [tid]
-        if model is not None:
-            sql += " AND model = ?"
-            params.append(model)
-        rows = self._read(sql + " ORDER BY created_at DESC LIMIT 1", params)
         if not rows:
             for_model = f" with model {model!r}" if model else ""
             raise NotFoundError(
@@ -201,15 +215,11 @@ class AttentionStore(ABC):
             ``id, trajectory_id, model, n_segments, n_layers, n_heads, meta`` (JSON),
             ``created_at``.
         """
-        sql = (
-            "SELECT id, trajectory_id, model, n_segments, n_layers, n_heads, meta, created_at"
-            " FROM segment_attention"
+        rows = self._list_rows(
+            "segment_attention",
+            "id, trajectory_id, model, n_segments, n_layers, n_heads, meta, created_at",
+            trajectory_id,
         )
-        params: list[Any] = []
-        if trajectory_id is not None:
-            sql += " WHERE trajectory_id = ?"
-            params.append(self.resolve_id(trajectory_id))
-        rows = self._read(sql + " ORDER BY created_at", params)
         schema = {
             "id": pl.String,
             "trajectory_id": pl.String,
@@ -233,15 +243,12 @@ class AttentionStore(ABC):
             When nothing is stored; the message says how to compute it.
         """
         tid = self.resolve_id(trajectory_id)
-        sql = (
-            "SELECT id, model, n_segments, n_layers, n_heads, segments, mass, meta, created_at"
-            " FROM segment_attention WHERE trajectory_id = ?"
+        rows = self._latest_row(
+            "segment_attention",
+            "id, model, n_segments, n_layers, n_heads, segments, mass, meta, created_at",
+            tid,
+            model,
         )
-        params: list[Any] = [tid]
-        if model is not None:
-            sql += " AND model = ?"
-            params.append(model)
-        rows = self._read(sql + " ORDER BY created_at DESC LIMIT 1", params)
         if not rows:
             for_model = f" with model {model!r}" if model else ""
             raise NotFoundError(
