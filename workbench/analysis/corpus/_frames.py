@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,3 +198,35 @@ def _keyword_frame(
         }
     )
     return pl.DataFrame(cols)
+
+
+def _run_chunks(
+    texts: pl.Series,
+    lengths: np.ndarray,
+    bounds: list[tuple[int, int]],
+    run: Callable[[int, int, int, np.ndarray, np.ndarray], _Chunk],
+    timings: dict[str, float],
+    progress: bool,
+) -> list[_Chunk]:
+    """Run ``run(chunk index, lo, hi, bytes, offsets)`` on each chunk of ``texts``, in order.
+
+    Adds ``convert_s`` (frame → Arrow buffers) and ``kernel_s`` to ``timings`` and prints the
+    progress in MB to stderr when asked.
+    """
+    chunks: list[_Chunk] = []
+    t_convert = t_kernel = 0.0
+    total_bytes = int(lengths.sum())
+    done = 0
+    for i, (lo, hi) in enumerate(bounds):
+        t1 = time.perf_counter()
+        buf, offs = _buffers(texts.slice(lo, hi - lo))
+        t2 = time.perf_counter()
+        chunks.append(run(i, lo, hi, buf, offs))
+        t_convert += t2 - t1
+        t_kernel += time.perf_counter() - t2
+        done += int(lengths[lo:hi].sum())
+        if progress:
+            print(f"[analyze_corpus] {done / 1e6:.0f}/{total_bytes / 1e6:.0f} MB", file=sys.stderr)
+    timings["convert_s"] = t_convert
+    timings["kernel_s"] = t_kernel
+    return chunks

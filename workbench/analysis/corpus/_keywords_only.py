@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 
@@ -12,11 +11,11 @@ import polars as pl
 from workbench.analysis.corpus._frames import (
     CorpusAnalytics,
     _as_series,
-    _buffers,
     _Chunk,
     _chunk_bounds,
     _compact,
     _keyword_frame,
+    _run_chunks,
 )
 from workbench.analysis.corpus._keyword_kernel import keywords_chunk
 from workbench.analysis.corpus.compile import keyword_forms, match_tables
@@ -47,15 +46,9 @@ def keywords_only(
     hit_gap = np.empty(hit_slots, dtype=np.int64)
     hit_end = np.empty(hit_slots, dtype=np.int64)
     pre2 = match.pre2.reshape(-1).view(np.uint8)
-    chunks: list[_Chunk] = []
-    t_convert = t_kernel = 0.0
-    total_bytes = int(lengths.sum())
-    done = 0
     empty_i = np.zeros(0, dtype=np.int64)
-    for lo, hi in bounds:
-        t1 = time.perf_counter()
-        buf, offs = _buffers(texts.slice(lo, hi - lo))
-        t2 = time.perf_counter()
+
+    def run(_i: int, lo: int, hi: int, buf: np.ndarray, offs: np.ndarray) -> _Chunk:
         n = hi - lo
         hit_base = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lengths[lo:hi], out=hit_base[1:])
@@ -69,34 +62,26 @@ def keywords_only(
         )  # fmt: skip
         hi_idx = _compact(hit_base[:-1], n_hits)
         gap_idx = _compact(hit_base[:-1], np.maximum(n_hits - 1, 0))
-        chunks.append(
-            _Chunk(
-                trace0=lo,
-                n_segs=np.zeros(n, np.int64),
-                seg_s=empty_i,
-                seg_e=empty_i,
-                seg_open=np.zeros(0, np.uint64),
-                seg_counts=np.zeros((0, 0), np.uint16),
-                seg_label=None,
-                seg_best=None,
-                seg_total=None,
-                seg_conf=None,
-                n_hits=n_hits,
-                hit_pos=hit_pos[hi_idx],
-                hit_kw=hit_kw[hi_idx],
-                hit_gap=hit_gap[gap_idx],
-                words=words,
-                chars=chars,
-            )
+        return _Chunk(
+            trace0=lo,
+            n_segs=np.zeros(n, np.int64),
+            seg_s=empty_i,
+            seg_e=empty_i,
+            seg_open=np.zeros(0, np.uint64),
+            seg_counts=np.zeros((0, 0), np.uint16),
+            seg_label=None,
+            seg_best=None,
+            seg_total=None,
+            seg_conf=None,
+            n_hits=n_hits,
+            hit_pos=hit_pos[hi_idx],
+            hit_kw=hit_kw[hi_idx],
+            hit_gap=hit_gap[gap_idx],
+            words=words,
+            chars=chars,
         )
-        t3 = time.perf_counter()
-        t_convert += t2 - t1
-        t_kernel += t3 - t2
-        done += int(lengths[lo:hi].sum())
-        if progress:
-            print(f"[analyze_corpus] {done / 1e6:.0f}/{total_bytes / 1e6:.0f} MB", file=sys.stderr)
-    timings["convert_s"] = t_convert
-    timings["kernel_s"] = t_kernel
+
+    chunks = _run_chunks(texts, lengths, bounds, run, timings, progress)
     t5 = time.perf_counter()
     segments = pl.DataFrame(
         {"trace": [], "id": [], "index": [], "start": [], "end": []},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,12 +16,12 @@ from workbench.analysis.corpus._frames import (
     CARRIED_COLUMNS,
     CorpusAnalytics,
     _as_series,
-    _buffers,
     _cat,
     _Chunk,
     _chunk_bounds,
     _compact,
     _keyword_frame,
+    _run_chunks,
 )
 from workbench.analysis.corpus._keywords_only import keywords_only
 from workbench.analysis.corpus._scoring import (
@@ -288,10 +287,6 @@ def analyze_corpus(
     timings["compile_s"] = time.perf_counter() - t0
 
     lengths = texts.str.len_bytes().to_numpy().astype(np.int64, copy=False)
-    chunks: list[_Chunk] = []
-    t_convert = t_kernel = 0.0
-    total_bytes = int(lengths.sum())
-    done = 0
     bounds = _chunk_bounds(lengths, chunk_bytes)
     slots = [_slots(lengths[lo:hi], keywords) for lo, hi in bounds]
     seg_slots = max((int(seg_base[-1]) for seg_base, _ in slots), default=0)
@@ -303,24 +298,15 @@ def analyze_corpus(
         seg_slots, hit_slots, rules.n_fast if rules is not None else 0, rules is not None,
         in_kernel is not None,
     )  # fmt: skip
-    for (lo, hi), chunk_slots in zip(bounds, slots, strict=True):
-        t1 = time.perf_counter()
-        buf, offs = _buffers(texts.slice(lo, hi - lo))
-        t2 = time.perf_counter()
-        chunk = _run_chunk(
+    chunks = _run_chunks(
+        texts, lengths, bounds,
+        lambda i, lo, _hi, buf, offs: _run_chunk(
             buf, offs, lo, strategy=_STRATEGY_CODES[strategy], min_chars=min_chars,
             cue=cue, rules=rules, match=match, do_keywords=keywords, scratch=scratch,
-            slots=chunk_slots, scoring=in_kernel,
-        )  # fmt: skip
-        chunks.append(chunk)
-        t3 = time.perf_counter()
-        t_convert += t2 - t1
-        t_kernel += t3 - t2
-        done += int(lengths[lo:hi].sum())
-        if progress:
-            print(f"[analyze_corpus] {done / 1e6:.0f}/{total_bytes / 1e6:.0f} MB", file=sys.stderr)
-    timings["convert_s"] = t_convert
-    timings["kernel_s"] = t_kernel
+            slots=slots[i], scoring=in_kernel,
+        ),
+        timings, progress,
+    )  # fmt: skip
 
     t4 = time.perf_counter()
     n_segs = np.concatenate([c.n_segs for c in chunks]) if chunks else np.zeros(0, np.int64)
