@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ import traitlets
 from workbench.analysis.patterns import Taxonomy, get_taxonomy
 from workbench.analysis.pipeline import analyze_trajectory
 from workbench.attention import ConstraintAttention
+from workbench.charts.attention import token_columns
 from workbench.errors import ValidationError
 from workbench.segment import Segment
 from workbench.trajectory import Trajectory
@@ -143,8 +143,7 @@ class ConstraintHeatmap(WorkbenchWidget):
         att = self.attention
         mass = np.asarray(att.mass, dtype=np.float32)
         g, n_layers, n_cons = mass.shape
-        per = max(1, math.ceil(g / self.max_columns)) if g else 1
-        cols = math.ceil(g / per) if g else 0
+        per, cols = token_columns(g, self.max_columns)
         if per > 1:
             pad = cols * per - g
             padded = np.concatenate([mass, np.full((pad, n_layers, n_cons), np.nan, np.float32)])
