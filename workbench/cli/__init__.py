@@ -22,8 +22,12 @@ Commands
     Fine-tune the thinking-pattern labeller on a peer's labels (``--peer venhoff|pmllm
     --data FILE [--steps FILE]``) or a store's hand labels (``--store DB``), score it against a
     peer file (``--labeller DIR|rule --json``), or cross-validate it on the hand labels.
-``workbench attention --id ID [--model M] [--constraint TEXT ...]``
-    Constraint attention of a trajectory (per token, layer and constraint), stored.
+``workbench attention --id ID [--model M] [--constraint TEXT ...] [--segments]``
+    Constraint attention of a trajectory (per token, layer and constraint), stored;
+    ``--segments``: segment-to-segment attention and receiver heads.
+``workbench importance --id ID [--samples M] [--preset P] [--backend B] [--json]``
+    Counterfactual importance of each segment (resampling from every boundary, graded), stored
+    as it is sampled and resumed where a killed run stopped; ``--estimate`` prints the cost first.
 ``workbench pairs --strategy S``, ``workbench export dpo|sft|kto|stepwise --out FILE``
     Make preference pairs (manual, correctness, length, grade, fcs, early_exit) and export
     training data in TRL's formats, with a dataset card.
@@ -50,6 +54,7 @@ from workbench.cli import (
     attention,
     demo,
     generate,
+    importance,
     labeller,
     store_commands,
     training,
@@ -59,7 +64,7 @@ from workbench.errors import WorkbenchError
 
 __all__ = ["CliError", "main"]
 
-_MODULES = (store_commands, generate, analysis, labeller, attention, training, demo)
+_MODULES = (store_commands, generate, analysis, labeller, attention, importance, training, demo)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -21,7 +21,6 @@ asked for.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -30,12 +29,8 @@ from workbench.analysis._segment import DEFAULT_STRATEGY, segment
 from workbench.analysis.grading.pipeline import grade_trajectory, ifeval_constraints
 from workbench.backends.base import (
     Backend,
-    FinishEvent,
-    GenerationRequest,
-    SamplingParams,
-    TokenEvent,
 )
-from workbench.errors import ValidationError, WorkbenchError
+from workbench.errors import ValidationError
 from workbench.grade import Grade
 from workbench.pairs.derive import DEFAULT_EXIT_TEXT, DEFAULT_OPEN_TEXT, truncated_trajectory
 from workbench.trajectory import Trajectory
@@ -334,34 +329,27 @@ def _token_counter(trajectory: Trajectory, tokenizer: Any, backend: Backend) -> 
 def _sample_answers(
     backend: Backend, trajectory: Trajectory, prefill: str, config: ProbeConfig, seed: int | None
 ) -> list[str]:
+    """Sample answers with the engine's early-exit sampling (:mod:`workbench.analysis.importance`) at one boundary."""
+    from workbench.analysis.importance._sampler import sample_continuations, split_answer
+
     close = config.exit_text.strip()
-    request = GenerationRequest(
-        messages=[dict(m) for m in trajectory.prompt],
-        sampling=SamplingParams(
-            n=config.samples,
-            temperature=config.temperature,
-            top_p=config.top_p,
-            max_new_tokens=config.max_new_tokens,
-            seed=seed,
-            stop=(close,) if close else (),  # thinking again is not answering
-        ),
+    found = sample_continuations(
+        backend,
+        trajectory.prompt,
+        prefill,
+        n=config.samples,
+        max_new_tokens=config.max_new_tokens,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        seed=seed,
         enable_thinking=config.enable_thinking,
-        thinking_prefill=prefill,
+        stop=(close,) if close else (),  # thinking again is not answering
+        what="early-exit probing",
     )
     texts = [""] * config.samples
-    for event in backend.stream(request, cancel=threading.Event()):
-        if isinstance(event, TokenEvent):
-            texts[event.sample] += event.text
-        elif isinstance(event, FinishEvent) and event.finish_reason == "error":
-            raise WorkbenchError(f"early-exit probing failed: {event.error}")
-    answers = []
-    for text in texts:
-        if text.startswith(prefill):
-            text = text[len(prefill) :]
-        if close and close in text:  # the model closed its thinking again: keep what follows
-            text = text[text.rfind(close) + len(close) :]
-        answers.append(text.strip())
-    return answers
+    for c in found:
+        texts[c.sample] = c.text
+    return [split_answer(text, close) for text in texts]
 
 
 def probe_trajectory(

@@ -181,7 +181,47 @@ def _v5(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5)
+def _v6(conn: sqlite3.Connection) -> None:
+    """Counterfactual segment importance: every sampled continuation, stored as it finishes.
+
+    ``key`` names the experiment (model, mode, sampling, budgets, grader: see
+    :func:`workbench.analysis.importance.experiment_key`), so a run with more samples or a resumed
+    run adds to the same rows; ``position`` is the index of the boundary the continuation was
+    sampled from.
+    """
+    conn.execute(
+        """CREATE TABLE importance_samples (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            trajectory_id TEXT NOT NULL REFERENCES trajectories(id) ON DELETE CASCADE,
+            key           TEXT NOT NULL,
+            position      INTEGER NOT NULL,
+            boundary      INTEGER NOT NULL,
+            sample        INTEGER NOT NULL,
+            seed          INTEGER,
+            text          TEXT NOT NULL,
+            answer        TEXT NOT NULL,
+            answer_key    TEXT,
+            correct       INTEGER NOT NULL,
+            first_segment TEXT NOT NULL,
+            n_tokens      INTEGER NOT NULL,
+            elapsed_s     REAL NOT NULL,
+            created_at    REAL NOT NULL,
+            UNIQUE (trajectory_id, key, position, sample)
+        )"""
+    )
+    conn.execute(
+        """CREATE TABLE importance_experiments (
+            key           TEXT NOT NULL,
+            trajectory_id TEXT NOT NULL REFERENCES trajectories(id) ON DELETE CASCADE,
+            model         TEXT NOT NULL,
+            config        TEXT NOT NULL,
+            created_at    REAL NOT NULL,
+            PRIMARY KEY (trajectory_id, key)
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 """``MIGRATIONS[i]`` moves a database from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,11 +9,14 @@ Open it with :class:`Store` (or :func:`open_store`)::
 
 One verb set: ``add_*`` writes (:meth:`~Store.add`, :meth:`~Store.add_trajectories`,
 :meth:`~Store.add_segments`, :meth:`~Store.add_annotation`, :meth:`~Store.add_pair`,
-:meth:`~Store.add_attention`, :meth:`~Store.add_segment_attention`), ``get_*`` returns objects
+:meth:`~Store.add_attention`, :meth:`~Store.add_segment_attention`,
+:meth:`~Store.add_importance_samples`), ``get_*`` returns objects
 (:meth:`~Store.get`, :meth:`~Store.get_segments`, :meth:`~Store.get_annotations`,
-:meth:`~Store.get_pair`, :meth:`~Store.get_attention`, :meth:`~Store.get_segment_attention`),
+:meth:`~Store.get_pair`, :meth:`~Store.get_attention`, :meth:`~Store.get_segment_attention`,
+:meth:`~Store.get_importance_samples`),
 ``list_*`` returns polars frames (:meth:`~Store.list_trajectories`, :meth:`~Store.list_annotations`,
-:meth:`~Store.list_pairs`, :meth:`~Store.list_attention`, :meth:`~Store.list_segment_attention`) and
+:meth:`~Store.list_pairs`, :meth:`~Store.list_attention`, :meth:`~Store.list_segment_attention`,
+:meth:`~Store.list_importance_experiments`) and
 ``iter_*`` streams (:meth:`~Store.iter_trajectories`). ``save`` and ``update`` rewrite a stored
 trajectory. The names of earlier releases (``list``, ``annotate``, ``segments``, …; see
 :data:`DEPRECATED_NAMES`) still work for one release and warn.
@@ -35,6 +38,7 @@ from workbench.store._annotations import AnnotationTables
 from workbench.store._connection import DEFAULT_STORE, STORE_ENV, resolve_store_path
 from workbench.store._trajectories import LIST_SCHEMA, AddResult
 from workbench.store.attention import AttentionStore
+from workbench.store.importance import ImportanceStore
 
 __all__ = [
     "DEFAULT_STORE",
@@ -48,7 +52,7 @@ __all__ = [
 ]
 
 
-class Store(AnnotationTables, AttentionStore):
+class Store(AnnotationTables, AttentionStore, ImportanceStore):
     """A workbench store: one SQLite file.
 
     Parameters
