@@ -124,6 +124,11 @@ def constraint_mass_attention(
         mask = create_position_bias_mask(position_bias, mask, causal, query, k)
         causal = False
 
+    attend = getattr(capture, "_attend", None)
+    if attend is not None:  # segment mass: output and mass from one fused pass
+        out4 = attend(module, query, k, v, mask, causal, softcap, scale)
+        return out4.transpose(1, 2).contiguous(), None
+
     lse: torch.Tensor | None = None
     if softcap is not None:
         out4, lse = blockwise_attention(
