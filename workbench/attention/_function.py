@@ -3,7 +3,9 @@
 :func:`constraint_mass_attention` is registered under :data:`ATTENTION_NAME` in transformers'
 ``AttentionInterface`` (and SDPA's mask function under the same name in
 ``AttentionMaskInterface``); while a :class:`~workbench.attention.ConstraintMassCapture` is active
-for a model's config, every layer's call records into it.
+for a model's config, every layer's call records into it. While a
+:class:`~workbench.attention.SegmentMassCapture` is active, the function does not call SDPA: the
+capture's ``_attend`` computes the layer's output and segment mass in one fused pass.
 """
 
 from __future__ import annotations
