@@ -255,3 +255,78 @@ def test_kernel_with_a_sliding_window_mask_and_softcap(softcap) -> None:
     probs = torch.softmax(s.masked_fill(~mask, float("-inf")), -1)
     expected = naive_segment_mass([probs], spans)[0] * (spans[:, 1] - spans[:, 0])[:, None]
     np.testing.assert_allclose(got.numpy(), expected, atol=TOL)
+
+
+def reference_attention(q, k, v, scaling, mask=None, softcap=None):
+    """Eager attention with GQA (repeated keys): output and probabilities ``[H, Q, K]``."""
+    rep = q.shape[1] // k.shape[1]
+    s = torch.matmul(q, k.repeat_interleave(rep, 1).transpose(-1, -2)) * scaling
+    if softcap is not None:
+        s = torch.tanh(s / softcap) * softcap
+    if mask is not None:
+        s = s.masked_fill(~mask, float("-inf")) if mask.dtype == torch.bool else s + mask
+    probs = torch.softmax(s, -1)
+    return torch.matmul(probs, v.repeat_interleave(rep, 1)), probs[0]
+
+
+@pytest.mark.parametrize("softcap", [None, 5.0])
+@pytest.mark.parametrize("block", [None, 50, 333])
+@pytest.mark.parametrize("additive", [False, True])
+def test_fused_kernel_with_a_sliding_window_mask_softcap_and_odd_blocks(softcap, block, additive):
+    from workbench.attention._segment_fused import fused_segment_attention
+
+    g = torch.Generator().manual_seed(4)
+    q, k, v = (torch.randn(1, n, 41, 8, generator=g) for n in (6, 2, 2))  # GQA: 3 per kv head
+    i = torch.arange(41)
+    mask = ((i[:, None] >= i[None, :]) & (i[:, None] - i[None, :] < 9))[None, None]
+    if additive:
+        mask = torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
+    spans = np.array([[0, 7], [7, 20], [22, 41]])
+    out, got = fused_segment_attention(q, k, v, spans, scaling=0.3, mask=mask, softcap=softcap,
+                                       block_elements=block)  # fmt: skip
+    ref_out, probs = reference_attention(q, k, v, 0.3, mask, softcap)
+    expected = naive_segment_mass([probs[None]], spans)[0] * (spans[:, 1] - spans[:, 0])[:, None]
+    np.testing.assert_allclose(got.numpy(), expected, atol=TOL)
+    torch.testing.assert_close(out, ref_out, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("block", [None, 7])
+def test_fused_kernel_on_a_chunk_after_a_cache(block) -> None:
+    """Queries 30..44 against keys 0..44 (causal, lower-right aligned): the mass of those rows."""
+    from workbench.attention._segment_fused import fused_segment_attention
+
+    g = torch.Generator().manual_seed(5)
+    q, k, v = (torch.randn(1, n, 45, 8, generator=g) for n in (4, 2, 2))
+    spans = np.array([[3, 12], [12, 31], [33, 45]])
+    out, got = fused_segment_attention(q[:, :, 30:], k, v, spans, scaling=0.4, is_causal=True,
+                                       query_position=30, block_elements=block)  # fmt: skip
+    i = torch.arange(45)
+    causal = (i[:, None] >= i[None, :])[None, None]
+    ref_out, probs = reference_attention(q, k, v, 0.4, causal)
+    rows = np.clip(spans, 30, 45) - 30
+    for a, (r0, r1) in enumerate(rows.tolist()):
+        for b, (c0, c1) in enumerate(spans.tolist()):
+            want = probs[:, 30 + r0 : 30 + r1, c0:c1].sum((-1, -2)).double().numpy()
+            np.testing.assert_allclose(got[:, a, b].numpy(), want, atol=TOL)
+    torch.testing.assert_close(out, ref_out[:, :, 30:], atol=1e-5, rtol=0)
+
+
+def test_gemma2_sliding_window_and_softcap_equal_eager() -> None:
+    import transformers
+
+    from tests.fixtures.tiny_models import tiny_tokenizer
+
+    config = transformers.Gemma2Config(
+        vocab_size=len(tiny_tokenizer()), hidden_size=64, intermediate_size=128,
+        num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+        sliding_window=8, attn_logit_softcapping=20.0, final_logit_softcapping=None,
+        max_position_embeddings=256,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32).eval()
+    ids = torch.randint(0, 200, (40,), generator=torch.Generator().manual_seed(6))
+    spans = np.array([[2, 11], [11, 25], [25, 40]])
+    expected = naive_segment_mass(eager(model, ids), spans)
+    for chunk in (None, 9):
+        got = segment_mass(model, ids, spans, chunk_size=chunk, block_elements=37)
+        np.testing.assert_allclose(got, expected, atol=TOL, rtol=0)

@@ -3,7 +3,9 @@
 :func:`constraint_mass_attention` is registered under :data:`ATTENTION_NAME` in transformers'
 ``AttentionInterface`` (and SDPA's mask function under the same name in
 ``AttentionMaskInterface``); while a :class:`~workbench.attention.ConstraintMassCapture` is active
-for a model's config, every layer's call records into it.
+for a model's config, every layer's call records into it. While a
+:class:`~workbench.attention.SegmentMassCapture` is active, the function does not call SDPA: the
+capture's ``_attend`` computes the layer's output and segment mass in one fused pass.
 """
 
 from __future__ import annotations
@@ -123,6 +125,11 @@ def constraint_mass_attention(
     if position_bias is not None:
         mask = create_position_bias_mask(position_bias, mask, causal, query, k)
         causal = False
+
+    attend = getattr(capture, "_attend", None)
+    if attend is not None:  # segment mass: output and mass from one fused pass
+        out4 = attend(module, query, k, v, mask, causal, softcap, scale)
+        return out4.transpose(1, 2).contiguous(), None
 
     lse: torch.Tensor | None = None
     if softcap is not None:

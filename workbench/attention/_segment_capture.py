@@ -1,10 +1,13 @@
 """Segment-to-segment attention of one sequence through a transformers model (teacher-forced).
 
 :func:`segment_mass` runs the model once (or in chunks over a KV cache) with the attention function
-of :mod:`workbench.attention._function` switched in, as the constraint-mass capture does: every
-layer's attention output is SDPA's, and :class:`SegmentMassCapture` turns each layer's queries, keys
-and log-sum-exp into the segment mass (:func:`~workbench.attention._segment_kernel.
-segment_mass_from_lse`). No ``T × T`` matrix is built and ``output_attentions`` is not used.
+of :mod:`workbench.attention._function` switched in, as the constraint-mass capture does; while
+:class:`SegmentMassCapture` is active, that function hands every layer's queries, keys and values to
+:meth:`SegmentMassCapture._attend`, which computes the layer's attention output and its segment mass
+in one pass (:func:`~workbench.attention._segment_fused.fused_segment_attention`), so attention is
+computed once. No ``T × T`` matrix is built and ``output_attentions`` is not used. The sums are kept
+as float32 lower triangles (the mass is causal) until :meth:`SegmentMassCapture.means` expands
+them, so the memory held during the pass is half the ``[L, H, S, S]`` result.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import torch
 
 from workbench.attention._function import _ACTIVE, _ACTIVE_LOCK, ATTENTION_NAME
 from workbench.attention._mass import _decoder_config, _find_cache, _input_ids
+from workbench.attention._segment_fused import fused_segment_attention
 from workbench.attention._segment_kernel import normalize_token_spans, segment_mass_from_lse
 
 __all__ = ["SegmentMassCapture", "segment_mass"]
@@ -31,11 +35,14 @@ class SegmentMassCapture:
     ----------
     spans
         ``int64[S, 2]`` segment token spans (sequence positions from the start of the KV cache).
-    sums
-        ``float64[L, H, S, S]`` sums over the query tokens fed so far (``NaN`` for a layer that
-        does not go through the attention interface).
+    packed
+        ``float32[L, H, S·(S+1)/2]``: the lower triangles (:func:`numpy.tril_indices` order) of
+        the sums over the query tokens fed so far (:attr:`sums` expands them).
+    seen
+        ``bool[L]``: the layers recorded (a layer that does not go through the attention interface
+        reads ``NaN`` in :meth:`means`).
     block_elements
-        Passed on to :func:`~workbench.attention._segment_kernel.segment_mass_from_lse`.
+        Passed on to :func:`~workbench.attention._segment_fused.fused_segment_attention`.
     """
 
     def __init__(
@@ -48,7 +55,8 @@ class SegmentMassCapture:
         self.n_heads = int(self.config.num_attention_heads)
         self.block_elements = block_elements
         n = self.spans.shape[0]
-        self.sums = np.zeros((self.n_layers, self.n_heads, n, n), dtype=np.float64)
+        self._tril = np.tril_indices(n)
+        self.packed = np.zeros((self.n_layers, self.n_heads, len(self._tril[0])), dtype=np.float32)
         self.seen = np.zeros(self.n_layers, dtype=bool)
         self._paths: set[str] = set()
         self._past = 0
@@ -122,16 +130,61 @@ class SegmentMassCapture:
             key_position=max(0, total - kv_len),
             block_elements=self.block_elements,
         )
+        self._add(layer, mass)
+
+    def _attend(
+        self,
+        module: torch.nn.Module,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        mask: torch.Tensor | None,
+        is_causal: bool,
+        softcap: float | None,
+        scaling: float,
+    ) -> torch.Tensor:
+        """One layer's attention output ``[1, H, Q, Dv]``, recording its segment mass."""
+        layer = int(getattr(module, "layer_idx", 0))
+        q_len, kv_len = query.shape[2], key.shape[2]
+        total = self._past + q_len
+        output, mass = fused_segment_attention(
+            query,
+            key,
+            value,
+            self.spans,
+            scaling=scaling,
+            mask=mask,
+            is_causal=is_causal,
+            softcap=softcap,
+            query_position=self._past,
+            key_position=max(0, total - kv_len),
+            block_elements=self.block_elements,
+        )
+        self._paths.add("fused-segment")
+        self._add(layer, mass)
+        return output
+
+    def _add(self, layer: int, mass: torch.Tensor) -> None:
         if 0 <= layer < self.n_layers:
-            self.sums[layer] += mass.cpu().numpy()
+            rows, cols = self._tril
+            self.packed[layer] += mass.cpu().numpy()[:, rows, cols].astype(np.float32)
             self.seen[layer] = True
+
+    @property
+    def sums(self) -> np.ndarray:
+        """``float32[L, H, S, S]``: the sums over the query tokens fed so far (zero above the diagonal)."""
+        n = self.spans.shape[0]
+        out = np.zeros((self.n_layers, self.n_heads, n, n), dtype=np.float32)
+        out[:, :, self._tril[0], self._tril[1]] = self.packed
+        return out
 
     def means(self) -> np.ndarray:
         """``float32[L, H, S, S]``: the sums divided by each query segment's token count."""
-        counts = (self.spans[:, 1] - self.spans[:, 0]).astype(np.float64)
-        out = self.sums / counts[None, None, :, None]
+        counts = (self.spans[:, 1] - self.spans[:, 0]).astype(np.float32)
+        out = self.sums
+        out /= counts[None, None, :, None]
         out[~self.seen] = np.nan
-        return out.astype(np.float32)
+        return out
 
 
 def segment_mass(
@@ -164,7 +217,7 @@ def segment_mass(
         Feed the sequence in chunks of this many tokens through a KV cache (bounds activation
         memory); the result does not depend on it beyond float rounding.
     block_elements
-        Probability entries materialised at once per layer (default 2 Mi: 8 MiB).
+        Logit entries per key/value head materialised at once per layer (default 2 Mi: 8 MiB).
 
     Returns
     -------
