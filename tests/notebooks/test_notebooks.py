@@ -46,13 +46,14 @@ def _record_timing(name: str, seconds: float, quick: bool) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def test_the_four_research_notebooks_are_there() -> None:
+def test_the_research_notebooks_are_there() -> None:
     names = [p.stem for p in NOTEBOOKS]
     assert names == [
         "00_quickstart",
         "01_constraint_attention",
         "02_aha_keywords_across_models",
         "03_overthinking_and_pairs",
+        "04_thought_anchors",
     ], names
 
 

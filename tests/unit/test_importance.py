@@ -240,3 +240,65 @@ def test_an_importance_result_round_trips_to_json_and_draws() -> None:
     spec = result.chart().to_dict()
     text = json.dumps(spec)
     assert "p(correct) change" in text and "thinking pattern" in text
+
+
+def _record(n: int = 6):
+    from workbench.attention import SegmentAttention
+
+    rng = np.random.default_rng(0)
+    mass = np.tril(rng.random((2, 3, n, n))).astype(np.float32)
+    mass[1, 2, :, 1] = np.tril(np.ones((n, n)))[:, 1] * 5  # one head looks back at segment 1
+    return SegmentAttention(
+        trajectory_id="t",
+        model="tiny",
+        mass=mass,
+        segment_ids=[f"s{i}" for i in range(n)],
+        char_spans=[[10 * i, 10 * i + 9] for i in range(n)],
+        token_spans=[[4 * i, 4 * i + 4] for i in range(n)],
+        labels=["planning", "computation", None, "verification", "computation", "backtracking"],
+    )
+
+
+def test_segment_attention_and_dependency_charts_are_labelled_and_lower_triangular() -> None:
+    import json
+
+    from workbench.charts import dependency_chart, segment_attention_chart
+
+    record = _record()
+    spec = segment_attention_chart(record, layers=[1], heads=[2]).to_dict()
+    text = json.dumps(spec)
+    for title in ("attended segment (key)", "attending segment (query)", "attention mass",
+                  "thinking pattern", "(unlabelled)"):  # fmt: skip
+        assert title in text
+    cells = next(c for c in spec["hconcat"] if c.get("mark", {}) in ("rect", {"type": "rect"})
+                 and "x" in c["encoding"])  # fmt: skip
+    values = cells["data"]["values"]
+    assert len(values) == 6 * 7 // 2  # the lower triangle only
+    assert all(int(v["key"][1:]) <= int(v["query"][1:]) for v in values)
+    expected = record.matrix(layers=[1], heads=[2])
+    assert all(
+        abs(v["mass"] - expected[int(v["query"][1:]), int(v["key"][1:])]) < 1e-6 for v in values
+    )
+
+    deps = dependency_chart(record, top=3, min_gap=2, receivers=False).to_dict()
+    edges = deps["layer"][0]["data"]["values"]
+    pairs = {e["pair"] for e in edges}
+    m = record.matrix()
+    best = sorted(((m[a, b], a, b) for a in range(6) for b in range(a - 1)), reverse=True)[:3]
+    assert pairs == {f"#{a} → #{b}" for _, a, b in best}
+    assert len(edges) == 9  # three points per arc
+
+
+def test_importance_chart_rejects_unknown_measures() -> None:
+    from workbench.charts import importance_chart
+
+    result = segment_importance(trace(), Scripted(), config="quick", embed=far, progress=False)
+    with pytest.raises(ValueError, match="measure"):
+        importance_chart(result, measure="size")
+    assert "answer KL" in json_text(importance_chart(result, measure="kl"))
+
+
+def json_text(chart) -> str:
+    import json
+
+    return json.dumps(chart.to_dict())

@@ -110,9 +110,15 @@ def importance_chart(result: Any, *, measure: str = "delta", width: int = 640) -
     )
     layers = [bars]
     if ci_field:
-        layers.append(
-            base.mark_errorbar(ticks=True).encode(x=x, y=alt.Y("low:Q", title=title), y2="high:Q")
-        )
+        whisker = base.encode(x=x)
+        layers.append(whisker.mark_rule(color="black").encode(y="low:Q", y2="high:Q"))
+        for end in ("low", "high"):
+            layers.append(
+                whisker.mark_tick(color="black", thickness=1.5, size=14).encode(y=f"{end}:Q")
+            )
+    layers.append(
+        base.mark_errorbar(ticks=True).encode(x=x, y=alt.Y("low:Q", title=title), y2="high:Q")
+    )
     layers.append(
         alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#888").encode(y="zero:Q")
     )
@@ -216,7 +222,10 @@ def segment_attention_chart(
         .encode(
             y=alt.Y("segment:N", sort=names, axis=None),
             color=alt.Color(
-                "label:N", title="thinking pattern", scale=alt.Scale(domain=domain, range=colours)
+                "label:N",
+                title="thinking pattern",
+                scale=alt.Scale(domain=domain, range=colours),
+                legend=alt.Legend(orient="left"),
             ),
             tooltip=["segment:N", "label:N"],
         )
@@ -253,7 +262,7 @@ def dependency_chart(
     edges = []
     for rank, (mass, a, b) in enumerate(pairs[:top]):
         mid = (a + b) / 2
-        height = (a - b) / max(1, n - 1)
+        height = 0.25 + 0.75 * (a - b) / max(1, n - 1)
         for t, (x, y) in enumerate(((b, 0.0), (mid, height), (a, 0.0))):
             edges.append({"edge": rank, "x": x, "y": y, "order": t, "mass": mass,
                           "pair": f"#{a} → #{b}"})  # fmt: skip
@@ -269,11 +278,14 @@ def dependency_chart(
                 scale=alt.Scale(domain=[-0.5, n - 0.5]),
                 axis=alt.Axis(tickMinStep=1, format="d"),
             ),
-            y=alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[0, 0.6])),
+            y=alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[0, 1.0])),
             detail="edge:N",
             order="order:Q",
             strokeWidth=alt.StrokeWidth(
-                "mass:Q", title="attention mass", scale=alt.Scale(range=[0.5, 5])
+                "mass:Q",
+                title="attention mass",
+                scale=alt.Scale(range=[0.5, 5]),
+                legend=alt.Legend(format=".3f"),
             ),
             tooltip=["pair:N", alt.Tooltip("mass:Q", format=".4f")],
         )
