@@ -111,14 +111,15 @@ def importance_chart(result: Any, *, measure: str = "delta", width: int = 640) -
     layers = [bars]
     if ci_field:
         whisker = base.encode(x=x)
-        layers.append(whisker.mark_rule(color="black").encode(y="low:Q", y2="high:Q"))
+        layers.append(
+            whisker.mark_rule(color="black").encode(y=alt.Y("low:Q", title=title), y2="high:Q")
+        )
         for end in ("low", "high"):
             layers.append(
-                whisker.mark_tick(color="black", thickness=1.5, size=14).encode(y=f"{end}:Q")
+                whisker.mark_tick(color="black", thickness=1.5, size=14).encode(
+                    y=alt.Y(f"{end}:Q", title=title)
+                )
             )
-    layers.append(
-        base.mark_errorbar(ticks=True).encode(x=x, y=alt.Y("low:Q", title=title), y2="high:Q")
-    )
     layers.append(
         alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#888").encode(y="zero:Q")
     )
