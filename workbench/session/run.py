@@ -64,6 +64,7 @@ class Run:
         metadata: dict[str, Any] | None = None,
         subscribers: list[Subscriber] | None = None,
         analysis: AnalysisOptions | None = None,
+        parent_id: str | None = None,
     ) -> None:
         self.id = new_id()
         self.backend = backend
@@ -91,6 +92,7 @@ class Run:
             interval_s=checkpoint_s,
             tags=tags,
             metadata=metadata,
+            parent_id=parent_id,
         )
         self.ended: float | None = None
         self._thread = threading.Thread(
