@@ -22,6 +22,7 @@ from workbench.trajectory import Trajectory, new_id
 if TYPE_CHECKING:
     from workbench.analysis.pipeline import AnalysisOptions
     from workbench.segment import Segment
+    from workbench.session.session import Session
 
 __all__ = ["RUN_STATUSES", "Run", "RunEnd", "Subscriber"]
 
@@ -67,6 +68,8 @@ class Run:
         parent_id: str | None = None,
     ) -> None:
         self.id = new_id()
+        self.session: Session | None = None
+        """The session that started the run (set by :meth:`Session.generate`; forks need it)."""
         self.backend = backend
         self.request = request
         self.status = "running"

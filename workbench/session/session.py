@@ -218,6 +218,7 @@ class Session:
             analysis=self.analysis if analyze else None,
             parent_id=parent_id,
         )
+        run.session = self
         run.start(self._executor)  # raises (and the run is not kept) when it cannot start
         self.runs.append(run)
         return run
