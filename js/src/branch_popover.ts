@@ -102,13 +102,17 @@ export class BranchPopover {
     this.body.appendChild(h("div", { class: "wb-pop-row" }, [input, go, again]));
     if (disabled) this.body.appendChild(h("div", { class: "wb-pop-note", text: info.reason }));
     this.el.style.display = "";
-    // below the click, kept inside the widget horizontally (narrow notebooks included)
+    // kept inside the widget horizontally (narrow notebooks included)
     const host = this.host.getBoundingClientRect();
     const width = Math.min(340, Math.max(200, host.width - 8));
     this.el.style.width = `${width}px`;
     const left = Math.max(4, Math.min(x - host.left - 12, host.width - width - 4));
     this.el.style.left = `${Math.round(left)}px`;
-    this.el.style.top = `${Math.round(y - host.top + 14)}px`;
+    // below the click when it fits in the widget, else above it (never above the widget's top)
+    const below = y - host.top + 14;
+    const tall = this.el.offsetHeight;
+    const top = below + tall <= host.height - 4 ? below : Math.max(4, y - host.top - tall - 10);
+    this.el.style.top = `${Math.round(top)}px`;
     this.el.focus({ preventScroll: true });
   }
 
