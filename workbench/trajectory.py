@@ -14,8 +14,7 @@ import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-import numpy as np
-
+from workbench._token_arrays import TokenArrays
 from workbench._validate import (
     Span,
     check_choice,
@@ -158,103 +157,6 @@ class Constraint:
             raise ValidationError(f"{owner}.spans", "expected a list of (start, end) pairs")
         for i, span in enumerate(self.spans):
             self.spans[i] = check_span(f"{owner}.spans[{i}]", span, 1 << 62)
-
-
-_TOKEN_FIELDS: dict[str, tuple[type, tuple[int, ...]]] = {
-    "ids": (np.int32, ()),
-    "offsets": (np.int32, (2,)),
-    "logprobs": (np.float32, ()),
-    "entropies": (np.float32, ()),
-}
-
-
-@dataclass(slots=True, kw_only=True)
-class TokenArrays:
-    """Compact per-token arrays of a generation.
-
-    Attributes
-    ----------
-    ids
-        Token ids, ``int32[n]``; ``-1`` where the backend does not know a token's id (an
-        OpenAI-compatible server sends token strings, not ids).
-    offsets
-        Character span of each token in :attr:`Trajectory.raw`, ``int32[n, 2]`` (optional).
-    logprobs
-        Log-probability of each sampled token, ``float32[n]`` (optional).
-    entropies
-        Entropy of the next-token distribution at each step, ``float32[n]`` (optional; a truncated
-        estimate when the backend only returns top-k log-probabilities).
-    """
-
-    ids: np.ndarray
-    offsets: np.ndarray | None = None
-    logprobs: np.ndarray | None = None
-    entropies: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        for name, (dtype, tail) in _TOKEN_FIELDS.items():
-            value = getattr(self, name)
-            if value is None:
-                continue
-            arr: np.ndarray = np.asarray(value, dtype=dtype)
-            if arr.size == 0:
-                arr = arr.reshape((0, *tail))
-            setattr(self, name, arr)
-
-    def __len__(self) -> int:
-        return int(self.ids.shape[0])
-
-    def validate(self, owner: str = "TokenArrays", *, text_length: int | None = None) -> None:
-        """Raise :class:`ValidationError` if shapes disagree or offsets fall outside the text."""
-        n = len(self)
-        for name, (_, tail) in _TOKEN_FIELDS.items():
-            arr = getattr(self, name)
-            if arr is None:
-                continue
-            if arr.shape != (n, *tail):
-                raise ValidationError(
-                    f"{owner}.{name}", f"expected shape {(n, *tail)}, got {tuple(arr.shape)}"
-                )
-        if self.offsets is not None and n and text_length is not None:
-            lo, hi = int(self.offsets.min()), int(self.offsets.max())
-            if lo < 0 or hi > text_length or bool((self.offsets[:, 0] > self.offsets[:, 1]).any()):
-                raise ValidationError(
-                    f"{owner}.offsets", f"token offsets must lie within the text (0..{text_length})"
-                )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-compatible dict of lists (float32 values survive the round trip)."""
-        return {
-            name: (None if getattr(self, name) is None else getattr(self, name).tolist())
-            for name in _TOKEN_FIELDS
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, owner: str = "TokenArrays") -> TokenArrays:
-        """Build from :meth:`to_dict` output, rejecting unknown fields."""
-        if not isinstance(data, dict):
-            raise ValidationError(owner, f"expected an object, got {type(data).__name__}")
-        reject_unknown(owner, data, _TOKEN_FIELDS)
-        if data.get("ids") is None:
-            raise ValidationError(f"{owner}.ids", "is required")
-        try:
-            return cls(
-                ids=data["ids"],
-                offsets=data.get("offsets"),
-                logprobs=data.get("logprobs"),
-                entropies=data.get("entropies"),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(owner, f"cannot convert to arrays: {exc}") from exc
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, TokenArrays):
-            return NotImplemented
-        for name in _TOKEN_FIELDS:
-            a, b = getattr(self, name), getattr(other, name)
-            if (a is None) != (b is None) or (a is not None and not np.array_equal(a, b)):
-                return False
-        return True
 
 
 @dataclass(slots=True, kw_only=True, eq=True)

@@ -2,7 +2,7 @@
 // pattern as they close, keyword hits, optional logprob/entropy shading, live counters and the
 // run controls (Stop, end thinking now, insert Wait). The same view shows finished trajectories.
 
-import type { Bounds, Counters, SampleDelta, SampleState } from "./protocol.generated";
+import type { BranchInfo, Bounds, Counters, SampleDelta, SampleState, TokenInfoMsg } from "./protocol.generated";
 import { Channel, float32, int32, type Model } from "./channel";
 import { button, clear, colourIndex, fmt, h, setText } from "./dom";
 import { Decorations, TextStore, TokenStore } from "./textstore";
@@ -10,6 +10,7 @@ import { TextPane, type SampleData, type Shade } from "./textpane";
 import { TokenCurve } from "./curve";
 import { PatternTimeline } from "./timeline";
 import { FigureExport } from "./charts";
+import { BranchPopover, type BranchChoice } from "./branch_popover";
 
 interface SampleView {
   data: SampleData;
@@ -21,6 +22,7 @@ interface SampleView {
   curve: TokenCurve;
   timeline: PatternTimeline;
   highlight: [number, number] | null;
+  marks: [number, number, string][];
 }
 
 export function legend(labels: readonly string[]): HTMLElement {
@@ -48,6 +50,10 @@ export class LiveTraceView {
   private status = "";
   private liveStats: HTMLElement[] = [];
   private figures: FigureExport;
+  private popover: BranchPopover;
+  private requests = 0;
+  private pending: { id: number; sample: number; x: number; y: number } | null = null;
+  private branching = -1;
 
   constructor(private ch: Channel, private model: Model) {
     this.figures = new FigureExport(ch, model);
@@ -89,6 +95,17 @@ export class LiveTraceView {
     this.grid = h("div", { class: "wb-samples" });
     this.legendBox = h("div");
     this.root = h("div", { class: "wb-live", tabindex: -1 }, [this.promptEl, toolbar, this.grid, this.legendBox, ch.errorEl]);
+    this.popover = new BranchPopover(this.root, (info, c) => this.branch(info, c), () => {
+      for (const s of this.samples) if (s?.highlight) this.clearHighlight(s);
+    });
+    ch.addCleanup(() => this.popover.dispose());
+    this.root.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape" && this.popover.isOpen()) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        this.popover.close();
+      }
+    });
     this.renderPrompt();
     this.renderLegend();
     this.updateControls();
@@ -133,6 +150,28 @@ export class LiveTraceView {
           this.setBounds(s, msg.bounds, true);
           s.curve.rebuild();
           s.timeline.rebuild();
+          break;
+        }
+        case "sample_added": {
+          if (this.seq < 0 || msg.seq <= this.seq) return;
+          this.seq = msg.seq;
+          this.addSample(msg.sample, [], true);
+          this.layoutColumns();
+          break;
+        }
+        case "token_info": {
+          const p = this.pending;
+          if (!p || p.id !== msg.request_id) return;
+          this.pending = null;
+          const s = this.samples[msg.sample];
+          if (s) this.highlight(s, msg.start, Math.max(msg.end, msg.start + 1));
+          this.popover.show(msg, p.x, p.y);
+          break;
+        }
+        case "ack": {
+          if (msg.request_id !== this.branching) return;
+          this.branching = -1;
+          this.popover.answered(msg.ok, msg.message);
           break;
         }
         case "scroll_to": {
@@ -207,13 +246,79 @@ export class LiveTraceView {
     }
   }
 
-  private newSample(i: number, title: string, status: string): SampleView {
+  private clearHighlight(s: SampleView): void {
+    const old = s.highlight;
+    s.highlight = null;
+    if (!old) return;
+    for (const pane of [s.think, s.answer]) {
+      pane.invalidateRange(old[0], old[1]);
+      pane.list.update();
+    }
+  }
+
+  /** A click on a sample's text: ask the kernel for the token there and its alternatives. */
+  private tokenClicked(i: number, pos: number, ev: MouseEvent): void {
+    const s = this.samples[i];
+    if (!s) return;
+    const tokens = s.data.tokens;
+    const t = tokens.firstAfter(pos);
+    if (t >= tokens.n || tokens.starts[t] > pos) return; // forced or untokenised text
+    this.requests += 1;
+    this.pending = { id: this.requests, sample: i, x: ev.clientX, y: ev.clientY };
+    this.ch.send({ type: "token_request", request_id: this.requests, sample: i, token: t });
+  }
+
+  private branch(info: TokenInfoMsg, c: BranchChoice): void {
+    this.requests += 1;
+    this.branching = this.requests;
+    this.ch.send({ type: "branch", request_id: this.requests, sample: info.sample, token: info.token, alternative: c.alternative, text: c.text });
+  }
+
+  private layoutColumns(): void {
+    // columns wrap at narrow widths: as many 280 px columns as fit, never more than the samples
+    const n = Math.max(1, this.samples.filter(Boolean).length);
+    this.grid.style.gridTemplateColumns = n === 1 ? "minmax(0, 1fr)" : "repeat(auto-fit, minmax(min(100%, 280px), 1fr))";
+  }
+
+  /** Add a sample's column from its state (a snapshot's, or a fork that just started). */
+  private addSample(st: SampleState, buffers: DataView[], live: boolean): SampleView {
+    const s = this.newSample(st.sample, st.title, st.status, st.branch);
+    this.samples[st.sample] = s;
+    this.grid.appendChild(s.col);
+    s.data.text.append(st.text);
+    const offsets = int32(buffers, st.offsets);
+    if (offsets) s.data.tokens.append(offsets, float32(buffers, st.logprobs), float32(buffers, st.entropies));
+    s.data.deco.setAll(st.segments, st.hits);
+    const b = st.branch;
+    if (b) {
+      s.marks.push([b.at_char, b.prefix_chars, "wb-branch-text"]);
+      const parent = this.samples[b.parent];
+      if (parent && b.at_end > b.at_char) {
+        parent.marks.push([b.at_char, b.at_end, "wb-branch-point"]);
+        for (const pane of [parent.think, parent.answer]) {
+          pane.invalidateRange(b.at_char, b.at_end);
+          pane.list.update();
+        }
+      }
+    }
+    this.applyHeight();
+    s.think.list.follow = live;
+    s.answer.list.follow = live;
+    this.setBounds(s, st.bounds, true);
+    s.curve.rebuild();
+    s.timeline.rebuild();
+    return s;
+  }
+
+  private newSample(i: number, title: string, status: string, branch: BranchInfo | null = null): SampleView {
     const data: SampleData = { text: new TextStore(), tokens: new TokenStore(), deco: new Decorations() };
     let view: SampleView | null = null;
     const opts = {
       labels: () => this.labels(),
       shade: () => (String(this.model.get("shade") ?? "none") as Shade),
       highlight: () => view?.highlight ?? null,
+      marks: () => view?.marks ?? [],
+      onTextClick: (pos: number, ev: MouseEvent) => this.tokenClicked(i, pos, ev),
     };
     const think = new TextPane(data, opts, "wb-think");
     const answer = new TextPane(data, opts, "wb-answer");
@@ -242,8 +347,12 @@ export class LiveTraceView {
       this.controls.push(b1, b2);
       head.appendChild(h("span", { class: "wb-sample-actions" }, [b1, b2]));
     }
-    const col = h("div", { class: "wb-sample" }, [
+    const note = branch
+      ? h("div", { class: "wb-branch-note", text: `↳ ${branch.note}`, title: `forked from ${branch.parent_id} at character ${branch.at_char}` })
+      : null;
+    const col = h("div", { class: branch ? "wb-sample wb-fork" : "wb-sample" }, [
       head,
+      note,
       timeline.el,
       curve.el,
       h("div", { class: "wb-pane-label", text: "thinking" }),
@@ -251,38 +360,24 @@ export class LiveTraceView {
       h("div", { class: "wb-pane-label", text: "answer" }),
       answer.el,
     ]);
-    view = { data, bounds: { think_start: 0, think_end: null, answer_start: null }, think, answer, status: statusEl, col, curve, timeline, highlight: null };
+    view = { data, bounds: { think_start: 0, think_end: null, answer_start: null }, think, answer, status: statusEl, col, curve, timeline, highlight: null, marks: [] };
+    note?.addEventListener("click", () => {
+      if (!view || !branch) return;
+      view.think.scrollToChar(branch.at_char);
+    });
     return view;
   }
 
   private snapshot(samples: SampleState[], counters: Counters, buffers: DataView[]): void {
     clear(this.grid);
+    this.popover.close();
     this.controls = this.controls.slice(0, 3);
     this.samples = [];
-    // columns wrap at narrow widths: as many 280 px columns as fit, never more than the samples
-    const n = Math.max(1, samples.length);
-    this.grid.style.gridTemplateColumns = n === 1 ? "minmax(0, 1fr)" : "repeat(auto-fit, minmax(min(100%, 280px), 1fr))";
-    for (const st of samples) {
-      const s = this.newSample(st.sample, st.title, st.status);
-      this.samples[st.sample] = s;
-      this.grid.appendChild(s.col);
-      s.data.text.append(st.text);
-      const offsets = int32(buffers, st.offsets);
-      if (offsets) s.data.tokens.append(offsets, float32(buffers, st.logprobs), float32(buffers, st.entropies));
-      s.data.deco.setAll(st.segments, st.hits);
-    }
-    this.applyHeight();
+    const live = counters.status === "running";
+    for (const st of samples) this.addSample(st, buffers, live || st.status === "running");
+    this.layoutColumns();
     this.updateControls();
     this.setCounters(counters);
-    const live = counters.status === "running";
-    for (const st of samples) {
-      const s = this.samples[st.sample];
-      s.think.list.follow = live;
-      s.answer.list.follow = live;
-      this.setBounds(s, st.bounds, true);
-      s.curve.rebuild();
-      s.timeline.rebuild();
-    }
   }
 
   private setBounds(s: SampleView, b: Bounds, force: boolean): void {

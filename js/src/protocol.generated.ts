@@ -2,7 +2,7 @@
 // Do not edit: change the Python declaration and rebuild (`make widgets`).
 /* eslint-disable */
 
-export const PROTOCOL_HASH = "7b4d8c0a99c6c453";
+export const PROTOCOL_HASH = "8f0f85ae0415d40a";
 export const VIEWS = ["live_trace", "annotator", "heatmap", "stats", "compare"] as const;
 
 export interface Bounds {
@@ -40,6 +40,23 @@ export interface Counters {
   keyword_hits: number;
 }
 
+export interface BranchInfo {
+  parent: number;
+  parent_id: string;
+  at_token: number;
+  at_char: number;
+  at_end: number;
+  prefix_chars: number;
+  source: string;
+  note: string;
+}
+
+export interface AlternativeRow {
+  text: string;
+  logprob: number | null;
+  id: number;
+}
+
 export interface SampleState {
   sample: number;
   title: string;
@@ -52,6 +69,7 @@ export interface SampleState {
   offsets: number | null;
   logprobs: number | null;
   entropies: number | null;
+  branch: BranchInfo | null;
 }
 
 export interface SampleDelta {
@@ -164,6 +182,26 @@ export interface ScrollToMsg {
   sample: number;
   char: number;
   end: number | null;
+}
+
+export interface SampleAddedMsg {
+  type: "sample_added";
+  seq: number;
+  sample: SampleState;
+}
+
+export interface TokenInfoMsg {
+  type: "token_info";
+  request_id: number;
+  sample: number;
+  token: number;
+  text: string;
+  start: number;
+  end: number;
+  logprob: number | null;
+  alternatives: AlternativeRow[];
+  can_branch: boolean;
+  reason: string;
 }
 
 export interface DocMsg {
@@ -280,6 +318,22 @@ export interface InjectMsg {
   sample: number | null;
 }
 
+export interface TokenRequestMsg {
+  type: "token_request";
+  request_id: number;
+  sample: number;
+  token: number;
+}
+
+export interface BranchMsg {
+  type: "branch";
+  request_id: number;
+  sample: number;
+  token: number;
+  alternative: number | null;
+  text: string | null;
+}
+
 export interface AnnotateMsg {
   type: "annotate";
   request_id: number;
@@ -337,5 +391,5 @@ export interface ChooseMsg {
   chosen: string;
 }
 
-export type KernelMessage = SnapshotMsg | DeltaMsg | FinalMsg | ScrollToMsg | DocMsg | AnnotationStateMsg | HeatmapMsg | StatsMsg | CompareMsg | FigureMsg | AckMsg | ErrorMsg;
-export type FrontMessage = ReadyMsg | FigureRequestMsg | StopMsg | EndThinkingMsg | InjectMsg | AnnotateMsg | AcceptSuggestionMsg | UndoMsg | NavigateMsg | SelectTokenMsg | SelectRangeMsg | SelectMsg | PickMsg | ChooseMsg;
+export type KernelMessage = SnapshotMsg | DeltaMsg | FinalMsg | ScrollToMsg | SampleAddedMsg | TokenInfoMsg | DocMsg | AnnotationStateMsg | HeatmapMsg | StatsMsg | CompareMsg | FigureMsg | AckMsg | ErrorMsg;
+export type FrontMessage = ReadyMsg | FigureRequestMsg | StopMsg | EndThinkingMsg | InjectMsg | TokenRequestMsg | BranchMsg | AnnotateMsg | AcceptSuggestionMsg | UndoMsg | NavigateMsg | SelectTokenMsg | SelectRangeMsg | SelectMsg | PickMsg | ChooseMsg;

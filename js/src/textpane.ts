@@ -21,6 +21,34 @@ export interface PaneOptions {
   /** A raw-text range to highlight (a token range brushed in a chart). */
   highlight?: () => readonly [number, number] | null;
   onSegmentClick?: (seg: SegmentInfo) => void;
+  /** A click on the text: the raw-text position under the pointer (no click on a selection). */
+  onTextClick?: (pos: number, ev: MouseEvent) => void;
+  /** Ranges [start, end) drawn with a class (a fork's forced text, a branch point). */
+  marks?: () => readonly (readonly [number, number, string])[];
+}
+
+/** The raw-text position under a click in a pane row (rows carry their start as data-start). */
+function positionAt(ev: MouseEvent): number | null {
+  const doc = document as Document & { caretPositionFromPoint?: (x: number, y: number) => { offsetNode: Node; offset: number } | null };
+  let node: Node | null = null;
+  let offset = 0;
+  if (doc.caretPositionFromPoint) {
+    const p = doc.caretPositionFromPoint(ev.clientX, ev.clientY);
+    if (p) [node, offset] = [p.offsetNode, p.offset];
+  } else if (document.caretRangeFromPoint) {
+    const r = document.caretRangeFromPoint(ev.clientX, ev.clientY);
+    if (r) [node, offset] = [r.startContainer, r.startOffset];
+  }
+  if (!node || node.nodeType !== Node.TEXT_NODE) return null;
+  const row = (node.parentElement as HTMLElement | null)?.closest<HTMLElement>("[data-start]");
+  if (!row) return null;
+  let pos = Number(row.dataset.start);
+  const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+  for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+    if (t === node) return pos + offset;
+    pos += (t.textContent ?? "").length;
+  }
+  return null;
 }
 
 const SHADES = 8;
@@ -59,6 +87,16 @@ export class TextPane {
       const seg = this.data.deco.segmentAt(pos);
       if (seg) this.opts.onSegmentClick(seg);
     });
+    if (this.opts.onTextClick) {
+      const onText = this.opts.onTextClick;
+      this.el.classList.add("wb-clickable");
+      this.el.addEventListener("click", (ev) => {
+        const sel = window.getSelection();
+        if (sel && !sel.isCollapsed) return; // the reader is selecting text, not clicking a token
+        const pos = positionAt(ev);
+        if (pos !== null) onText(pos, ev);
+      });
+    }
   }
 
   private rangeEnd(): number {
@@ -140,6 +178,7 @@ export class TextPane {
   private renderRow(i: number, el: HTMLElement): void {
     const [a, b] = this.rowBounds(i);
     if (b <= a) return;
+    el.dataset.start = String(a);
     const data = this.data;
     const text = data.text.slice(a, b);
     const shade = this.opts.shade();
@@ -150,6 +189,8 @@ export class TextPane {
     const cuts = new Set<number>([a, b]);
     const hl = this.opts.highlight ? this.opts.highlight() : null;
     if (hl) for (const p of hl) if (p > a && p < b) cuts.add(p);
+    const marks = (this.opts.marks ? this.opts.marks() : []).filter((m) => m[0] < b && m[1] > a && m[1] > m[0]);
+    for (const m of marks) for (const p of [m[0], m[1]]) if (p > a && p < b) cuts.add(p);
     for (const s of segs) {
       if (s.start > a && s.start < b) cuts.add(s.start);
       if (s.end > a && s.end < b) cuts.add(s.end);
@@ -189,6 +230,7 @@ export class TextPane {
       }
       if (hit) cls += " wb-hit";
       if (hl && hl[0] <= x && x < hl[1]) cls += " wb-brushed";
+      for (const m of marks) if (m[0] <= x && x < m[1]) cls += ` ${m[2]}`;
       if (shading) {
         while (t < data.tokens.n && data.tokens.ends[t] <= x) t++;
         if (t < data.tokens.n && data.tokens.starts[t] <= x) cls += ` ${shadeClass(data, shade, t)}`;

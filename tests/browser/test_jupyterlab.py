@@ -125,6 +125,13 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[dict]:
+    yield from start_lab(tmp_path_factory, chromium, CELLS)
+
+
+def start_lab(
+    tmp_path_factory: pytest.TempPathFactory, chromium: str, cells: list[str]
+) -> Iterator[dict]:
+    """Start JupyterLab on a notebook of ``cells`` and open it in Chromium (a fixture's body)."""
     if (
         importlib.util.find_spec("jupyterlab") is None
         or importlib.util.find_spec("anywidget") is None
@@ -141,7 +148,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, chromium: str) -> Iterator[dic
         "display_name": "Python 3",
         "language": "python",
     }
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in CELLS]
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
     nbformat.write(nb, root / "widgets.ipynb")
     store_path = root / "store.db"
     # every cell in the DOM (no windowing), no news or update pop-ups

@@ -236,6 +236,11 @@ class TokenEvent:
         The text of each added token, for backends that know the tokens' strings but not their
         ids (OpenAI-compatible servers send ``logprobs.content[i].token``). The recorder keeps
         one token per entry, with id ``-1`` and the character span the strings give.
+    alternatives
+        Per token, the top alternatives as ``(token id, text, logprob)``, most likely first, with
+        the text each would add (the transformers backend decodes the ids; ``top_logprobs`` keys
+        are token names such as ``"Ġthe"``). Without it, the recorder takes ``top_logprobs``
+        keys as the texts, with id ``-1`` (what OpenAI-compatible servers send).
     """
 
     sample: int
@@ -247,6 +252,7 @@ class TokenEvent:
     forced: bool = False
     constraint_mass: Any = None
     token_texts: tuple[str, ...] | None = None
+    alternatives: tuple[tuple[tuple[int, str, float], ...], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

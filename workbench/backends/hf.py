@@ -306,11 +306,18 @@ class TransformersBackend(Backend):
                     yield FinishEvent(sample=s.index, finish_reason="stop")
                     continue
                 event = self._advance(s, token, request, forced=forced)
-                top_lp = None
+                top_lp = alternatives = None
                 if top is not None:
                     values, ids = top.values[s.index].tolist(), top.indices[s.index].tolist()
                     names = self.tokenizer.convert_ids_to_tokens(ids)  # unique, unlike decode()
                     top_lp = ({str(t): float(v) for t, v in zip(names, values, strict=True)},)
+                    texts = self.tokenizer.batch_decode([[i] for i in ids])
+                    alternatives = (
+                        tuple(
+                            (int(i), str(t), float(v))
+                            for i, t, v in zip(ids, texts, values, strict=True)
+                        ),
+                    )
                 yield TokenEvent(
                     sample=s.index,
                     text=event,
@@ -318,6 +325,7 @@ class TransformersBackend(Backend):
                     logprobs=(float(logp[s.index, token]),),
                     entropies=(float(entropy[s.index]),),
                     top_logprobs=top_lp,
+                    alternatives=alternatives,
                     forced=forced,
                     constraint_mass=None if mass is None else mass[s.index],
                 )

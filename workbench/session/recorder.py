@@ -43,6 +43,8 @@ class Recorder:
         than this).
     tags, metadata
         Added to every trajectory.
+    parent_id
+        Recorded as every trajectory's ``parent_id`` (a fork's original).
     """
 
     def __init__(
@@ -57,8 +59,10 @@ class Recorder:
         interval_s: float = 0.5,
         tags: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        parent_id: str | None = None,
     ) -> None:
         self.request = request
+        self.parent_id = parent_id
         self.model = model
         self.backend = backend
         self.store = store
@@ -191,5 +195,6 @@ class Recorder:
             timings=timings,
             tags=self.tags,
             metadata=metadata,
+            parent_id=self.parent_id,
             created_at=self.created_at,
         )

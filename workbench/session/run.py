@@ -22,6 +22,7 @@ from workbench.trajectory import Trajectory, new_id
 if TYPE_CHECKING:
     from workbench.analysis.pipeline import AnalysisOptions
     from workbench.segment import Segment
+    from workbench.session.session import Session
 
 __all__ = ["RUN_STATUSES", "Run", "RunEnd", "Subscriber"]
 
@@ -64,8 +65,11 @@ class Run:
         metadata: dict[str, Any] | None = None,
         subscribers: list[Subscriber] | None = None,
         analysis: AnalysisOptions | None = None,
+        parent_id: str | None = None,
     ) -> None:
         self.id = new_id()
+        self.session: Session | None = None
+        """The session that started the run (set by :meth:`Session.generate`; forks need it)."""
         self.backend = backend
         self.request = request
         self.status = "running"
@@ -91,6 +95,7 @@ class Run:
             interval_s=checkpoint_s,
             tags=tags,
             metadata=metadata,
+            parent_id=parent_id,
         )
         self.ended: float | None = None
         self._thread = threading.Thread(

@@ -12,7 +12,7 @@ from workbench.backends.registry import create_backend
 from workbench.errors import SessionClosedError, ValidationError
 from workbench.session.run import Run, Subscriber
 from workbench.store.store import Store
-from workbench.trajectory import Constraint, Message
+from workbench.trajectory import Constraint, Message, Trajectory
 
 __all__ = ["Session"]
 
@@ -118,6 +118,7 @@ class Session:
         subscribers: list[Subscriber] | None = None,
         recipe: str = "auto",
         analyze: bool = True,
+        parent_id: str | None = None,
     ) -> Run:
         """Start a run and return it at once; it streams on a background thread.
 
@@ -150,6 +151,9 @@ class Session:
         analyze
             Analyse the samples when the run ends (with the session's ``analysis`` options) and
             store their segments; ``False`` skips it for this run.
+        parent_id
+            Recorded as every trajectory's ``parent_id`` (the trajectory a fork was made from; see
+            :meth:`branch`).
         """
         self._require_open("generate")
         if self.backend is None:
@@ -212,10 +216,93 @@ class Session:
             metadata=metadata,
             subscribers=subscribers,
             analysis=self.analysis if analyze else None,
+            parent_id=parent_id,
         )
+        run.session = self
         run.start(self._executor)  # raises (and the run is not kept) when it cannot start
         self.runs.append(run)
         return run
+
+    def branch(
+        self,
+        trajectory: Trajectory,
+        *,
+        at_token: int,
+        text: str | None = None,
+        alternative: int | None = None,
+        **generate_kwargs: Any,
+    ) -> Run:
+        """Fork ``trajectory`` at one of its tokens: keep what came before, replace the token, go on.
+
+        The fork sends the original's recorded prompt as it was sent (a thinking recipe is not
+        applied twice) and forces the start of the assistant turn: ``trajectory.raw`` up to token
+        ``at_token``, then the replacement; the loaded model continues from there. It returns at
+        once, like :meth:`generate`, with the fork streaming.
+
+        Parameters
+        ----------
+        trajectory
+            The original, live (``run.trajectories()[0]``) or stored (``store.get(id)``), with
+            recorded token offsets.
+        at_token
+            Index of the token to replace; tokens ``[0, at_token)`` are kept.
+        text
+            Text to put in place of the token.
+        alternative
+            Index of one of the token's recorded alternatives (``0``: the most likely;
+            ``trajectory.tokens.alternatives(at_token)`` lists them), for a trajectory generated
+            with ``logprobs=k``. With neither ``text`` nor ``alternative`` the token is sampled
+            again.
+        **generate_kwargs
+            Options of :meth:`generate` (``max_new_tokens``, ``temperature``, ``n``, ``seed``,
+            ``tags``, ...). By default the fork samples like the original (temperature, top-p,
+            top-k, stop strings, logprobs), with the original's ``max_new_tokens`` minus the kept
+            tokens and what is left of its thinking budget; the seed is not reused.
+
+        Returns
+        -------
+        Run
+            The fork's run. Its trajectories have ``parent_id=trajectory.id`` and metadata
+            ``branch``: ``at_token``, ``at_char`` (where the kept text ends), ``replaced`` (the
+            token's text) and ``replaced_id``, ``text`` (what was put instead), ``source``
+            (``"alternative"``, ``"text"`` or ``"resample"``), ``alternative`` (index, id and
+            logprob) and ``prefix_chars`` (the forced prefix is ``raw[:prefix_chars]``, also
+            recorded as sampling ``thinking_prefill`` and in ``forced_spans``).
+
+        Raises
+        ------
+        ValidationError
+            For a bad token index, both ``text`` and ``alternative``, ``alternative`` on a
+            trajectory recorded without alternatives, or options :meth:`generate` rejects.
+
+        Examples
+        --------
+        ::
+
+            t = session.generate("What is 17 + 25?", logprobs=5).wait()[0]
+            t.tokens.alternatives(12)                     # [(text, logprob, id), ...]
+            fork = session.branch(t, at_token=12, alternative=1).wait()[0]
+            fork.parent_id == t.id, fork.metadata["branch"]["source"]   # (True, 'alternative')
+        """
+        from workbench.session._branch import plan_branch
+
+        for name in ("prompt", "thinking_prefill", "recipe", "parent_id"):
+            if name in generate_kwargs:
+                raise ValidationError(
+                    f"Session.branch.{name}",
+                    "is set by the branch (the original's prompt and text)",
+                )
+        plan = plan_branch(
+            trajectory, at_token=at_token, text=text, alternative=alternative,
+            overrides=generate_kwargs,
+        )  # fmt: skip
+        return self.generate(
+            plan.messages,
+            thinking_prefill=plan.prefill,
+            recipe="none",
+            parent_id=trajectory.id,
+            **plan.options,
+        )
 
     def close(self) -> None:
         """Unload the model, stop the worker thread and close the store (again: nothing happens)."""

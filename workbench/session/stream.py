@@ -15,6 +15,9 @@ Rules, in one place:
   without them drops the column for the sample (a partial column would misalign).
 * Consecutive forced events make one forced span ``[start, end)`` in ``raw``.
 * Constraint mass rows (``[k, layers, constraints]``) are kept per event with ``k`` rows.
+* Top-``k`` alternatives (``logprobs=k``) are kept from the first event that has them, ``k`` wide
+  (the first row's width): an event's ``alternatives`` (ids, texts, logprobs), else its
+  ``top_logprobs`` keys as texts with id ``-1``; tokens without them get an empty (padding) row.
 * A finish reason maps to a trajectory status through :func:`status_of_finish`.
 
 Appends happen on the run's thread and reads on others; one lock per sample keeps a reader's view
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench._token_arrays import Alternative
 from workbench.backends.base import FinishEvent, TokenEvent
 from workbench.trajectory import TokenArrays, Trajectory
 
@@ -99,6 +103,11 @@ class SampleStream:
         self.logprobs: array | None = array("f")
         self.entropies: array | None = array("f")
         self.mass: list[np.ndarray] = []
+        self.top_k = 0
+        """Width of the recorded alternatives (``0``: none recorded)."""
+        self.top_ids = array("i")
+        self.top_logprobs = array("f")
+        self.top_texts: list[str] = []
         self.mass_rows = 0
         self.forced_spans: list[list[int]] = []
         self.first_token_s: float | None = None
@@ -164,10 +173,41 @@ class SampleStream:
                 self.entropies.extend(event.entropies)
             else:
                 self.entropies = None
+        self._add_alternatives(event, k)
         mass = event.constraint_mass
         if mass is not None and len(mass) == k:
             self.mass.append(np.asarray(mass, dtype=np.float32))
             self.mass_rows += k
+
+    def _add_alternatives(self, event: TokenEvent, k: int) -> None:
+        rows: list[list[tuple[int, str, float]]] | None = None
+        if event.alternatives is not None and len(event.alternatives) == k:
+            rows = [list(r) for r in event.alternatives]
+        elif event.top_logprobs is not None and len(event.top_logprobs) == k:
+            rows = [[(-1, str(t), float(v)) for t, v in d.items()] for d in event.top_logprobs]
+        if rows is None:
+            if self.top_k:
+                self._pad_alternatives(k)
+            return
+        if not self.top_k:
+            width = max((len(r) for r in rows), default=0)
+            if not width:
+                return
+            before = len(self.ids) - k
+            self.top_k = width
+            self._pad_alternatives(before)  # tokens before the first row with alternatives
+        for row in rows:
+            row = row[: self.top_k]
+            pad = self.top_k - len(row)
+            self.top_ids.extend([int(i) for i, _, _ in row] + [-1] * pad)
+            self.top_logprobs.extend([float(v) for _, _, v in row] + [float("nan")] * pad)
+            self.top_texts.extend([str(t) for _, t, _ in row] + [""] * pad)
+
+    def _pad_alternatives(self, rows: int) -> None:
+        cells = rows * self.top_k
+        self.top_ids.extend([-1] * cells)
+        self.top_logprobs.extend([float("nan")] * cells)
+        self.top_texts.extend([""] * cells)
 
     def finish(self, reason: str, error: str | None = None) -> None:
         """End the sample (the first finish wins)."""
@@ -242,6 +282,11 @@ class SampleStream:
             stream.logprobs = None if tok.logprobs is None else array("f", tok.logprobs.tolist())
             stream.entropies = None if tok.entropies is None else array("f", tok.entropies.tolist())
             stream.events = len(tok.ids)
+            if tok.top_k and tok.top_ids is not None and tok.top_logprobs is not None:
+                stream.top_k = tok.top_k
+                stream.top_ids.extend(int(v) for v in tok.top_ids.reshape(-1))
+                stream.top_logprobs.extend(float(v) for v in tok.top_logprobs.reshape(-1))
+                stream.top_texts.extend(s for row in tok.top_texts or [] for s in row)
         else:
             stream.logprobs = stream.entropies = None
         stream.finish_reason = t.finish_reason or {"cancelled": "cancelled", "error": "error"}.get(
@@ -259,10 +304,37 @@ class SampleStream:
         with self._lock:
             return self._token_arrays()
 
+    def token(self, i: int) -> tuple[int, int, int, float | None, list[Alternative]]:
+        """Return token ``i`` as ``(id, start, end, logprob, alternatives)`` (one consistent view).
+
+        ``alternatives`` are the recorded ``(text, logprob, id)``, most likely first (``[]`` when
+        none were recorded).
+        """
+        with self._lock:
+            lp = None if self.logprobs is None else float(self.logprobs[i])
+            alts: list[Alternative] = []
+            k = self.top_k
+            for j in range(i * k, (i + 1) * k if k else 0):
+                tid, text, v = self.top_ids[j], self.top_texts[j], self.top_logprobs[j]
+                if not (tid < 0 and not text and v != v):  # not padding
+                    alts.append((text, float(v), int(tid)))
+            return int(self.ids[i]), self.offsets[2 * i], self.offsets[2 * i + 1], lp, alts
+
     def _token_arrays(self) -> TokenArrays | None:
         if not self.ids:
             return None
+        top: dict[str, object] = {}
+        if self.top_k:
+            k = self.top_k
+            top = {
+                "top_ids": np.frombuffer(self.top_ids, dtype=np.int32).reshape(-1, k).copy(),
+                "top_logprobs": np.frombuffer(self.top_logprobs, dtype=np.float32)
+                .reshape(-1, k)
+                .copy(),
+                "top_texts": [self.top_texts[j : j + k] for j in range(0, len(self.top_texts), k)],
+            }
         return TokenArrays(
+            **top,  # type: ignore[arg-type]
             ids=np.frombuffer(self.ids, dtype=np.int32).copy(),
             offsets=np.frombuffer(self.offsets, dtype=np.int32).reshape(-1, 2).copy(),
             logprobs=None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import struct
 from typing import Any
 
 import numpy as np
@@ -88,15 +89,55 @@ def trajectory_rows(
     return summary, body
 
 
+_TOP_MAGIC = b"WBTOPK1\0"
+"""Marks the recorded alternatives after the ids in the ``ids`` blob (no schema change: the first
+``4 n`` bytes are the ids, as in every store; an older store simply has nothing after them)."""
+_TOP_HEADER = struct.Struct("<II")  # k, bytes of the texts' JSON
+
+
+def _encode_top(tokens: TokenArrays) -> bytes:
+    if tokens.top_ids is None or tokens.top_logprobs is None:
+        return b""
+    texts = json.dumps(tokens.top_texts or [], ensure_ascii=False, separators=(",", ":")).encode()
+    return b"".join(
+        (
+            _TOP_MAGIC,
+            _TOP_HEADER.pack(tokens.top_k, len(texts)),
+            np.ascontiguousarray(tokens.top_ids, dtype="<i4").tobytes(),
+            np.ascontiguousarray(tokens.top_logprobs, dtype="<f4").tobytes(),
+            texts,
+        )
+    )
+
+
+def _decode_top(n: int, tail: bytes) -> tuple[Any, Any, Any]:
+    if not tail:
+        return None, None, None
+    head = len(_TOP_MAGIC) + _TOP_HEADER.size
+    if not tail.startswith(_TOP_MAGIC) or len(tail) < head:
+        raise ValueError("the token ids blob holds unknown data after the ids")
+    k, n_texts = _TOP_HEADER.unpack_from(tail, len(_TOP_MAGIC))
+    cells = 4 * n * k
+    ids = np.frombuffer(tail, "<i4", n * k, head).reshape(n, k).astype(np.int32)
+    lps = np.frombuffer(tail, "<f4", n * k, head + cells).reshape(n, k).astype(np.float32)
+    texts = json.loads(tail[head + 2 * cells : head + 2 * cells + n_texts].decode())
+    return ids, lps, texts
+
+
 def encode_tokens(tokens: TokenArrays) -> tuple[Any, ...]:
-    """Return ``(n, ids, offsets, logprobs, entropies)`` with arrays as little-endian bytes."""
+    """Return ``(n, ids, offsets, logprobs, entropies)`` with arrays as little-endian bytes.
+
+    Recorded alternatives (``top_ids``, ``top_logprobs``, ``top_texts``) follow the ids in the
+    ``ids`` blob, behind a marker.
+    """
 
     def blob(arr: np.ndarray | None, dtype: str) -> bytes | None:
         return None if arr is None else np.ascontiguousarray(arr, dtype=dtype).tobytes()
 
+    ids = np.ascontiguousarray(tokens.ids, dtype="<i4").tobytes() + _encode_top(tokens)
     return (
         len(tokens),
-        blob(tokens.ids, "<i4"),
+        ids,
         blob(tokens.offsets, "<i4"),
         blob(tokens.logprobs, "<f4"),
         blob(tokens.entropies, "<f4"),
@@ -106,13 +147,17 @@ def encode_tokens(tokens: TokenArrays) -> tuple[Any, ...]:
 def decode_tokens(row: tuple[Any, ...]) -> TokenArrays:
     """Inverse of :func:`encode_tokens`."""
     n, ids, offsets, logprobs, entropies = row
+    top_ids, top_lps, top_texts = _decode_top(n, bytes(ids[4 * n :]))
     return TokenArrays(
-        ids=np.frombuffer(ids, dtype="<i4").astype(np.int32),
+        ids=np.frombuffer(ids, dtype="<i4", count=n).astype(np.int32),
         offsets=None
         if offsets is None
         else np.frombuffer(offsets, "<i4").reshape(n, 2).astype(np.int32),
         logprobs=None if logprobs is None else np.frombuffer(logprobs, "<f4").astype(np.float32),
         entropies=None if entropies is None else np.frombuffer(entropies, "<f4").astype(np.float32),
+        top_ids=top_ids,
+        top_logprobs=top_lps,
+        top_texts=top_texts,
     )
 
 

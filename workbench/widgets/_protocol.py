@@ -31,6 +31,8 @@ from workbench.documents import (
 )
 from workbench.widgets._wire_records import (
     AlignRow,
+    AlternativeRow,
+    BranchInfo,
     CompareSide,
     Counters,
     KeywordRow,
@@ -94,6 +96,30 @@ class ScrollToMsg(TypedDict):
     sample: int
     char: int
     end: int | None
+
+
+class SampleAddedMsg(TypedDict):
+    """A new column: a fork of one of the trace's samples, about to stream."""
+
+    type: Literal["sample_added"]
+    seq: int
+    sample: SampleState
+
+
+class TokenInfoMsg(TypedDict):
+    """A clicked token and its recorded alternatives (``can_branch``: a session can fork it)."""
+
+    type: Literal["token_info"]
+    request_id: int
+    sample: int
+    token: int
+    text: str
+    start: int
+    end: int
+    logprob: float | None
+    alternatives: list[AlternativeRow]
+    can_branch: bool
+    reason: str
 
 
 class DocMsg(TypedDict):
@@ -240,6 +266,26 @@ class InjectMsg(TypedDict):
     sample: int | None
 
 
+class TokenRequestMsg(TypedDict):
+    """A token was clicked: ask for its recorded alternatives."""
+
+    type: Literal["token_request"]
+    request_id: int
+    sample: int
+    token: int
+
+
+class BranchMsg(TypedDict):
+    """Fork a sample at a token: one of its alternatives, typed text, or neither (re-sample)."""
+
+    type: Literal["branch"]
+    request_id: int
+    sample: int
+    token: int
+    alternative: int | None
+    text: str | None
+
+
 class AnnotateMsg(TypedDict):
     """Store an annotation on the current trajectory or one of its segments."""
 
@@ -320,6 +366,8 @@ KERNEL_MESSAGES: tuple[type, ...] = (
     DeltaMsg,
     FinalMsg,
     ScrollToMsg,
+    SampleAddedMsg,
+    TokenInfoMsg,
     DocMsg,
     AnnotationStateMsg,
     HeatmapMsg,
@@ -337,6 +385,8 @@ FRONT_MESSAGES: tuple[type, ...] = (
     StopMsg,
     EndThinkingMsg,
     InjectMsg,
+    TokenRequestMsg,
+    BranchMsg,
     AnnotateMsg,
     AcceptSuggestionMsg,
     UndoMsg,
@@ -354,6 +404,8 @@ _RECORDS: tuple[type, ...] = (
     SegmentInfo,
     HitInfo,
     Counters,
+    BranchInfo,
+    AlternativeRow,
     SampleState,
     SampleDelta,
     TrajInfo,

@@ -23,7 +23,14 @@ from workbench.segment import Segment, segment_id
 from workbench.session.stream import SampleStream, StreamSlice
 from workbench.think import ThinkScanner
 from workbench.trajectory import Trajectory
-from workbench.widgets._protocol import Bounds, HitInfo, SampleDelta, SampleState, SegmentInfo
+from workbench.widgets._protocol import (
+    Bounds,
+    BranchInfo,
+    HitInfo,
+    SampleDelta,
+    SampleState,
+    SegmentInfo,
+)
 from workbench.widgets._records import bounds_of, hit_infos, segment_info
 
 __all__ = ["AnalysisOptions", "LiveSample"]
@@ -63,6 +70,8 @@ class LiveSample:
         self.title = title
         self.options = options
         self.stream = stream
+        self.branch: BranchInfo | None = None
+        """Where this sample was forked from another column (``None``: not a fork)."""
         self.status = "running"
         self.finished = False
         self.length = 0
@@ -252,6 +261,7 @@ class LiveSample:
             "offsets": offsets_idx,
             "logprobs": logprobs_idx,
             "entropies": entropies_idx,
+            "branch": self.branch,
         }
 
     def final(

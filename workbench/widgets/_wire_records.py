@@ -12,6 +12,8 @@ from workbench.documents import Bounds, HitInfo, SegmentInfo, TrajInfo
 
 __all__ = [
     "AlignRow",
+    "AlternativeRow",
+    "BranchInfo",
     "CompareSide",
     "Counters",
     "KeywordRow",
@@ -33,8 +35,33 @@ class Counters(TypedDict):
     keyword_hits: int
 
 
+class BranchInfo(TypedDict):
+    """Where a forked sample branched from its parent (``parent``: the parent's column, or -1).
+
+    The fork's text ``[0, at_char)`` is the parent's, ``[at_char, prefix_chars)`` the forced
+    replacement; ``at_end`` is where the replaced token ended in the parent.
+    """
+
+    parent: int
+    parent_id: str
+    at_token: int
+    at_char: int
+    at_end: int
+    prefix_chars: int
+    source: str
+    note: str
+
+
+class AlternativeRow(TypedDict):
+    """One recorded alternative of a token (``id`` -1: the server sent its text only)."""
+
+    text: str
+    logprob: float | None
+    id: int
+
+
 class SampleState(TypedDict):
-    """Everything a view needs to draw one sample from scratch."""
+    """Everything a view needs to draw one sample from scratch (``branch``: a fork's origin)."""
 
     sample: int
     title: str
@@ -47,6 +74,7 @@ class SampleState(TypedDict):
     offsets: int | None
     logprobs: int | None
     entropies: int | None
+    branch: BranchInfo | None
 
 
 class SampleDelta(TypedDict):

@@ -5,6 +5,7 @@
     run = session.generate("What is 17 + 25?", n=4, logprobs=5)
     LiveTrace(run)                           # streams; Stop, end thinking now, insert Wait
     LiveTrace(store.get("3fa2"), store=store)   # a finished or imported trajectory
+    LiveTrace(t, session=session)            # click a token: its alternatives, fork from there
 
 Tokens are buffered on the kernel side and flushed about 20 times a second as deltas (new text,
 per-token arrays as binary buffers, segments that closed, keyword hits); the front end appends and
@@ -27,10 +28,12 @@ from workbench.backends.base import FinishEvent, TokenEvent
 from workbench.errors import ValidationError
 from workbench.segment import Segment
 from workbench.session.run import Run, RunEnd
+from workbench.session.session import Session
 from workbench.session.stream import SampleStream
 from workbench.store.store import Store
 from workbench.trajectory import Trajectory
 from workbench.widgets._base import WorkbenchWidget
+from workbench.widgets._branching import Branching, finished, recorded
 from workbench.widgets._protocol import (
     Counters,
     DeltaMsg,
@@ -63,7 +66,7 @@ def _prompt_text(messages: Sequence[dict[str, Any]]) -> str:
     return ""
 
 
-class LiveTrace(WorkbenchWidget):
+class LiveTrace(Branching, WorkbenchWidget):
     """A run's samples side by side, thinking and answer panes, live counters and controls.
 
     Parameters
@@ -83,6 +86,11 @@ class LiveTrace(WorkbenchWidget):
         Height of the thinking panes in pixels.
     flush_hz
         Flushes per second while tokens stream.
+    session
+        The session that forks a clicked token (a run's own session by default): a click on a
+        token shows its recorded alternatives (``logprobs=k``) and a text field; choosing one
+        calls :meth:`~workbench.Session.branch` and the fork streams in a new column, titled as
+        a branch of its parent (see :meth:`branch`).
 
     The text and tokens are read from the run's stream buffers (one per sample); when the run
     ends, the segments the session computed and stored are shown (a widget never writes to the
@@ -107,6 +115,7 @@ class LiveTrace(WorkbenchWidget):
         shade: str = "none",
         height: int = 420,
         flush_hz: float = 20.0,
+        session: Session | None = None,
     ) -> None:
         if shade not in SHADES:
             raise ValidationError("LiveTrace.shade", f"{shade!r} is not one of {list(SHADES)}")
@@ -115,7 +124,11 @@ class LiveTrace(WorkbenchWidget):
         self.options = AnalysisOptions(taxonomy=taxonomy, lexicon=lexicon, strategy=strategy)
         super().__init__(labels=self.options.label_names, shade=shade, height=height)
         self.store = store
+        self.session = session
         self.run: Run | None = None
+        self._forks = []
+        self._sources = []
+        self._flusher_on = False
         self.interval = 1.0 / flush_hz
         self._lock = threading.RLock()
         self._send_lock = self._lock
@@ -130,6 +143,8 @@ class LiveTrace(WorkbenchWidget):
         self._wake = threading.Event()
         self._stop_flusher = threading.Event()
         self._flusher: threading.Thread | None = None
+        self._main_sent = False
+        self._n_main = 0
         self._unsubscribe: Any = None
         self.samples: list[LiveSample] = []
         if isinstance(source, Run):
@@ -170,6 +185,7 @@ class LiveTrace(WorkbenchWidget):
                 sample.final(t)
             sample.finished = True
             self.samples.append(sample)
+            self._sources.append(finished(t))
         statuses = {t.status for t in trajectories}
         self._status = statuses.pop() if len(statuses) == 1 else "complete"
         self._ended = self._started
@@ -190,6 +206,8 @@ class LiveTrace(WorkbenchWidget):
         self._started = run.started
         for i, (tid, stream) in enumerate(zip(run.trajectory_ids, run.streams, strict=True)):
             self.samples.append(LiveSample(i, tid, f"sample {i} · {tid}", self.options, stream))
+            self._sources.append(recorded(run, i))
+        self._n_main = len(self.samples)
         self._unsubscribe = run.subscribe(self._on_event)
         with self._lock:
             for i, stream in enumerate(run.streams):
@@ -201,10 +219,18 @@ class LiveTrace(WorkbenchWidget):
                 self._status = run.status
                 self._error = run.error
                 self._ended = run.ended
-        self._flusher = threading.Thread(
-            target=self._flush_loop, name=f"workbench-livetrace-{run.id}", daemon=True
-        )
-        self._flusher.start()
+            self._ensure_flusher()
+
+    def _ensure_flusher(self) -> None:
+        """Start the flusher thread unless it runs (a run, or a fork, is streaming)."""
+        with self._lock:
+            if self._flusher_on:
+                return
+            self._flusher_on = True
+            self._flusher = threading.Thread(
+                target=self._flush_loop, name="workbench-livetrace-flush", daemon=True
+            )
+            self._flusher.start()
 
     # -- run events (run thread) -----------------------------------------------------------------
     def _on_event(self, event: TokenEvent | FinishEvent | RunEnd) -> None:
@@ -236,7 +262,10 @@ class LiveTrace(WorkbenchWidget):
                 self.report(exc)
                 done = self._run_ended
             if done:
-                break
+                with self._lock:
+                    if not self._forks_pending():  # a fork started meanwhile: keep going
+                        self._flusher_on = False
+                        break
             time.sleep(self.interval)  # at most flush_hz flushes per second
 
     def counters(self) -> Counters:
@@ -279,16 +308,20 @@ class LiveTrace(WorkbenchWidget):
             finished, self._finished = self._finished, []
             for i in finished:
                 self._send_final(i)
-            if self._run_ended and not any(s.has_pending for s in self.samples):
-                analysed = self.run.segments if self.run is not None else None
-                for s in self.samples:
+            forks_done = self._flush_forks()
+            if self.run is None:
+                return forks_done
+            main = self.samples[: self._n_main]
+            if self._run_ended and not self._main_sent and not any(s.has_pending for s in main):
+                analysed = self.run.segments
+                for s in main:
                     ours = None if analysed is None else analysed[s.index]
                     if not s.finished or (ours is not None and not _same(ours, s.segments)):
                         self._send_final(s.index, segments=ours)
                 if self._error:
                     self.error = f"the run ended with an error: {self._error}"
-                return True
-        return False
+                self._main_sent = True
+            return self._main_sent and forks_done
 
     def _send_final(
         self,
@@ -337,19 +370,29 @@ class LiveTrace(WorkbenchWidget):
         self.stop()
 
     def _on_end_thinking(self, msg: dict[str, Any]) -> None:
-        run = self._require_run()
+        run, sample = self._run_of(msg["sample"])
         if not run.done:
-            run.end_thinking(sample=msg["sample"])
+            run.end_thinking(sample=sample)
 
     def _on_inject(self, msg: dict[str, Any]) -> None:
-        run = self._require_run()
+        run, sample = self._run_of(msg["sample"])
         if not run.done and msg["text"]:
-            run.inject(msg["text"], sample=msg["sample"])
+            run.inject(msg["text"], sample=sample)
+
+    def _run_of(self, column: int | None) -> tuple[Run, int | None]:
+        """Return the run streaming a column, and its sample in that run (``None``: every one)."""
+        if column is not None and column >= self._n_main:
+            for fork in self._forks:
+                if column in fork.columns:
+                    return fork.run, fork.columns.index(column)
+        return self._require_run(), column
 
     # -- Python API ------------------------------------------------------------------------------
     def stop(self) -> None:
-        """Cancel the run (what the Stop button does)."""
+        """Cancel the run and the forks still streaming (what the Stop button does)."""
         self._require_run().cancel()
+        for run in self.branches:
+            run.cancel()
 
     def chart(self, sample: int = 0, *, max_points: int = 600) -> Any:
         """Return the per-token curves of one sample as an altair chart (for a paper).
@@ -421,4 +464,5 @@ class LiveTrace(WorkbenchWidget):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self._close_forks()
         super().close()
