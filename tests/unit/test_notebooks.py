@@ -39,8 +39,8 @@ def source(cell: dict) -> str:
     return "".join(text) if isinstance(text, list) else text
 
 
-def test_there_are_four_numbered_notebooks() -> None:
-    assert [p.name[:3] for p in NOTEBOOKS] == ["00_", "01_", "02_", "03_"], NOTEBOOKS
+def test_the_notebooks_are_numbered() -> None:
+    assert [p.name[:3] for p in NOTEBOOKS] == ["00_", "01_", "02_", "03_", "04_"], NOTEBOOKS
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
