@@ -236,27 +236,6 @@ def test_cli_on_a_tiny_model(tmp_path, capsys, llama) -> None:
     assert "no stored segments" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("softcap", [None, 5.0])
-def test_kernel_with_a_sliding_window_mask_and_softcap(softcap) -> None:
-    from workbench.attention._lse import blockwise_lse
-    from workbench.attention._segment_kernel import segment_mass_from_lse
-
-    g = torch.Generator().manual_seed(3)
-    q, k = torch.randn(1, 4, 41, 8, generator=g), torch.randn(1, 2, 41, 8, generator=g)
-    i = torch.arange(41)
-    mask = ((i[:, None] >= i[None, :]) & (i[:, None] - i[None, :] < 9))[None, None]
-    lse = blockwise_lse(q, k, scaling=0.3, mask=mask, softcap=softcap)
-    spans = np.array([[0, 7], [7, 20], [22, 41]])
-    got = segment_mass_from_lse(q, k, lse, spans, scaling=0.3, mask=mask, softcap=softcap,
-                                block_elements=50)  # fmt: skip
-    s = torch.matmul(q, k.repeat_interleave(2, 1).transpose(-1, -2)) * 0.3
-    if softcap is not None:
-        s = torch.tanh(s / softcap) * softcap
-    probs = torch.softmax(s.masked_fill(~mask, float("-inf")), -1)
-    expected = naive_segment_mass([probs], spans)[0] * (spans[:, 1] - spans[:, 0])[:, None]
-    np.testing.assert_allclose(got.numpy(), expected, atol=TOL)
-
-
 def reference_attention(q, k, v, scaling, mask=None, softcap=None):
     """Eager attention with GQA (repeated keys): output and probabilities ``[H, Q, K]``."""
     rep = q.shape[1] // k.shape[1]

@@ -11,7 +11,7 @@ capture's ``_attend`` computes the layer's output and segment mass in one fused 
 from __future__ import annotations
 
 import threading
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from transformers import AttentionInterface
@@ -34,7 +34,7 @@ ATTENTION_NAME = "workbench_constraint_mass"
 
 
 class _Capture(Protocol):
-    """What the attention function records into: a constraint-mass or segment-mass capture."""
+    """A capture fed each layer's queries, keys and log-sum-exp (constraint mass)."""
 
     _paths: set[str]
 
@@ -51,7 +51,26 @@ class _Capture(Protocol):
     ) -> None: ...
 
 
-_ACTIVE: dict[int, _Capture] = {}
+@runtime_checkable
+class _AttendingCapture(Protocol):
+    """A capture that computes each layer's attention output itself (segment mass, fused)."""
+
+    _paths: set[str]
+
+    def _attend(
+        self,
+        module: torch.nn.Module,
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        mask: torch.Tensor | None,
+        is_causal: bool,
+        softcap: float | None,
+        scaling: float,
+    ) -> torch.Tensor: ...
+
+
+_ACTIVE: dict[int, _Capture | _AttendingCapture] = {}
 """The active captures (:class:`~workbench.attention.ConstraintMassCapture` or
 :class:`~workbench.attention.SegmentMassCapture`), by ``id`` of the decoder config they switched."""
 _ACTIVE_LOCK = threading.Lock()
@@ -126,9 +145,8 @@ def constraint_mass_attention(
         mask = create_position_bias_mask(position_bias, mask, causal, query, k)
         causal = False
 
-    attend = getattr(capture, "_attend", None)
-    if attend is not None:  # segment mass: output and mass from one fused pass
-        out4 = attend(module, query, k, v, mask, causal, softcap, scale)
+    if isinstance(capture, _AttendingCapture):  # segment mass: output and mass in one pass
+        out4 = capture._attend(module, query, k, v, mask, causal, softcap, scale)
         return out4.transpose(1, 2).contiguous(), None
 
     lse: torch.Tensor | None = None

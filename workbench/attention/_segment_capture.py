@@ -23,7 +23,7 @@ import torch
 from workbench.attention._function import _ACTIVE, _ACTIVE_LOCK, ATTENTION_NAME
 from workbench.attention._mass import _decoder_config, _find_cache, _input_ids
 from workbench.attention._segment_fused import fused_segment_attention
-from workbench.attention._segment_kernel import normalize_token_spans, segment_mass_from_lse
+from workbench.attention._segment_kernel import normalize_token_spans
 
 __all__ = ["SegmentMassCapture", "segment_mass"]
 
@@ -102,35 +102,6 @@ class SegmentMassCapture:
     ) -> None:
         cache = _find_cache(args, kwargs)
         self._past = int(cache.get_seq_length()) if cache is not None else 0
-
-    def _record(
-        self,
-        module: torch.nn.Module,
-        query: torch.Tensor,
-        key: torch.Tensor,
-        lse: torch.Tensor,
-        mask: torch.Tensor | None,
-        is_causal: bool,
-        softcap: float | None,
-        scaling: float,
-    ) -> None:
-        layer = int(getattr(module, "layer_idx", 0))
-        q_len, kv_len = query.shape[2], key.shape[2]
-        total = self._past + q_len
-        mass = segment_mass_from_lse(
-            query,
-            key,
-            lse,
-            self.spans,
-            scaling=scaling,
-            mask=mask,
-            is_causal=is_causal,
-            softcap=softcap,
-            query_position=self._past,
-            key_position=max(0, total - kv_len),
-            block_elements=self.block_elements,
-        )
-        self._add(layer, mass)
 
     def _attend(
         self,
