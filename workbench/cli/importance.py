@@ -42,16 +42,11 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-_OVERRIDES = {
-    "samples": "samples",
-    "mode": "mode",
-    "thinking_tokens": "thinking_tokens",
-    "answer_tokens": "answer_tokens",
-    "temperature": "temperature",
-    "seed": "seed",
-    "segmenter": "segmenter",
-    "concurrency": "concurrency",
-}
+_OVERRIDES = (
+    "samples", "mode", "thinking_tokens", "answer_tokens", "temperature", "seed", "segmenter",
+    "concurrency",
+)  # fmt: skip
+"""The options that override a field of the preset's ImportanceConfig (same names)."""
 
 
 def _importance(args: argparse.Namespace) -> int:
@@ -59,9 +54,7 @@ def _importance(args: argparse.Namespace) -> int:
     from workbench.backends.registry import create_backend
 
     overrides = {
-        field: getattr(args, name)
-        for name, field in _OVERRIDES.items()
-        if getattr(args, name) is not None
+        name: getattr(args, name) for name in _OVERRIDES if getattr(args, name) is not None
     }
     config = get_preset(args.preset).with_(**overrides)
     model = args.model or "smollm2-135m"

@@ -305,8 +305,8 @@ def segment_importance(
     by_position = _stored(store, trajectory, key)
     jobs = []
     for p in positions:
-        have = sorted(s.sample for s in by_position.get(p, []))
-        missing = [j for j in range(cfg.samples) if j not in set(have)]
+        have = {s.sample for s in by_position.get(p, [])}
+        missing = [j for j in range(cfg.samples) if j not in have]
         if missing:
             seed = None if cfg.seed is None else cfg.seed + 7919 * p + 104729 * len(have)
             jobs.append((bounds[p], missing, seed))

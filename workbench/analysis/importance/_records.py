@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from workbench.analysis._segment import segment
@@ -83,7 +83,6 @@ class Boundary:
     offset: int
     kept: str
     dropped: Segment | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def plan_boundaries(
