@@ -76,18 +76,23 @@ def test_streams_deltas_as_they_come(engine) -> None:
 
 
 def test_n_samples_and_seeds(engine) -> None:
-    def sampled(seed):
+    def sampled(seed, n):
         request = GenerationRequest(
             messages=QUESTION,
-            sampling=SamplingParams(n=3, temperature=1.0, seed=seed, max_new_tokens=16),
+            sampling=SamplingParams(n=n, temperature=1.0, seed=seed, max_new_tokens=16),
         )
         tokens, finishes = run(engine, request)
-        assert sorted(f.sample for f in finishes) == [0, 1, 2]
+        assert sorted(f.sample for f in finishes) == list(range(n))
         assert all(f.finish_reason in ("stop", "length") for f in finishes)
-        return [tuple(ids_of(tokens, i)) for i in range(3)]
+        return [tuple(ids_of(tokens, i)) for i in range(n)]
 
-    first, again, other = sampled(7), sampled(7), sampled(8)
-    assert first == again  # the same seed gives the same samples
+    sampled(7, 1)  # the prompt's blocks enter the prefix cache: later calls start alike
+    # One request alone in the engine: the same seed gives the same sample. (With n > 1 the
+    # samples are concurrent requests, and which ones share a batch step depends on timing; in
+    # bf16 a different batch can flip a near-tie at temperature 1 -- vLLM's own caveat, see
+    # docs/vllm.md -- so exact replay is only promised for one request at a time.)
+    assert sampled(7, 1) == sampled(7, 1)
+    first, other = sampled(7, 3), sampled(8, 3)
     assert len(set(first)) > 1  # the samples of one request differ (seed + i)
     assert first != other
 
