@@ -55,11 +55,13 @@ What is done
 
    ``finetuned`` (with ``--finetune-folds K``)
        The fine-tuned labeller (:class:`workbench.analysis.FineTunedLabeller`, preset
-       ``--finetune-preset``), trained on every segment of the traces of the other folds (same
-       question folds as ``model``, on *all* traces, not the sample) and scored on the first
-       ``K`` test folds, pooled: per segment and per peer step (``step_kappa``: a step's label
-       is the vote of its segments' probabilities). ``train_seconds`` is the training time of
-       each fold; this is the slow part (minutes per fold on two CPU cores).
+       ``--finetune-preset``), trained on the peer's labelled sections of the traces of the
+       other folds (same question folds as ``model``, on *all* traces, not the sample; as
+       ``workbench labeller train --peer`` does) and scored on the first ``K`` test folds,
+       pooled, as ``workbench labeller score`` does: on the peer's sections (``kappa``), on our
+       segments (``segment_kappa``) and per section by the vote of its segments' probabilities
+       (``step_kappa``). ``train_seconds`` is the training time of each fold: minutes per fold
+       on two CPU cores with the ``default`` preset, seconds with ``lexical``.
 
 Diagnostics
 -----------
@@ -419,55 +421,50 @@ def finetune_cv(
 ) -> dict[str, Any]:
     """Grouped cross-validation of the fine-tuned labeller on the first ``run_folds`` folds."""
     from workbench.analysis._finetuned import FineTunedLabeller
-    from workbench.analysis._labeller_score import score_traces, step_votes
+    from workbench.analysis._labeller_score import (
+        agreement_scores,
+        merge_predictions,
+        predictions,
+    )
     from workbench.analysis._peer_data import PEERS, load_peer
 
     traces = load_peer(peer, path, steps=steps)
     fold = group_folds([t.group for t in traces], folds)
-    y: list[str] = []
-    pred: list[str] = []
-    step_y: list[str] = []
-    step_pred: list[str] = []
     seconds = []
     scores = []
+    pooled = []
     for f in range(min(run_folds, folds)):
         train = [t for t, k in zip(traces, fold, strict=True) if k != f]
         test = [t for t, k in zip(traces, fold, strict=True) if k == f]
-        log(f"{peer}: fine-tuning fold {f + 1} on {len(train)} traces, testing {len(test)}")
+        log(f"{peer}: training fold {f + 1} on {len(train)} traces, testing {len(test)}")
         t0 = time.perf_counter()
         labeller = FineTunedLabeller.train(
-            [([s.text for s in t.segments], t.labels, t.group) for t in train],
+            # the units the peer labelled, as `workbench labeller train --peer` does
+            [(t.section_texts, t.section_labels, t.group) for t in train],
             taxonomy=PEERS[peer],
             preset=preset,
             progress=False,
             log=log,
         )
         seconds.append(round(time.perf_counter() - t0, 1))
-        report = score_traces(labeller, test)
-        scores.append(report)
-        for t in test:
-            proba = labeller.trace_proba([s.text for s in t.segments])
-            for i, label in enumerate(t.labels):
-                if label is not None:
-                    y.append(label)
-                    pred.append(labeller.labels[int(proba[i].argmax())])
-            for s_i, label in step_votes(t, proba, labeller.labels).items():
-                step_y.append(t.step_labels[s_i])
-                step_pred.append(label)
-    out = rounded(agreement_report(y, pred))
-    step = rounded(agreement_report(step_y, step_pred))
+        fold_preds = predictions(labeller, test)
+        pooled.append(fold_preds)
+        scores.append(
+            {
+                **agreement_scores(fold_preds),
+                "lexical_weight": labeller.lexical_weight,
+                "train_seconds": seconds[-1],
+            }
+        )
+    preds = merge_predictions(pooled)
     return {
-        **out,
-        "step_n": step["n"],
-        "step_accuracy": step["accuracy"],
-        "step_macro_f1": step["macro_f1"],
-        "step_kappa": step["kappa"],
+        **agreement_scores(preds),
         "folds_run": len(seconds),
         "folds": folds,
         "preset": preset,
         "train_seconds": seconds,
         "per_fold": scores,
-        "per_label_f1": per_label_f1(y, pred),
+        "per_label_f1": per_label_f1(*preds["section"]),
     }
 
 
@@ -489,7 +486,9 @@ def main() -> None:
         default=0,
         help="also cross-validate the fine-tuned labeller on this many folds (slow; 0: no)",
     )
-    parser.add_argument("--finetune-preset", default="default", help="default, quick, thorough")
+    parser.add_argument(
+        "--finetune-preset", default="default", help="default, quick, lexical, thorough"
+    )
     args = parser.parse_args()
     env = os.environ.get("WORKBENCH_EXTERNAL_DATA")
     data = args.data or (Path(env) if env else REPO.parent / "shared" / "data" / "external")

@@ -87,6 +87,9 @@ def test_fine_tuned_labeller_learns_and_calibrates(trained: FineTunedLabeller) -
     assert 0.05 <= trained.temperature <= 20
     assert history["heldout_groups"] == 3 and history["epochs"][0]["heldout_kappa"] is not None
     assert history["heldout_nll_after"] <= history["heldout_nll_before"] + 1e-6
+    # the lexical weight is the best of the grid on the held-out questions
+    assert trained.lexical is not None and 0.0 <= trained.lexical_weight <= 1.0
+    assert history["heldout_kappa_mixed"] == max(history["mixture_kappa"].values())
     assert (
         trained.provenance["groups"] == 12 and trained.provenance["source"]["peer"] == "synthetic"
     )
@@ -102,12 +105,61 @@ def test_label_segments_and_save_load_round_trip(
     assert all(s.label_source == "model" and 0 < (s.confidence or 0) <= 1 for s in labelled)
     folder = trained.save(tmp_path / "lab")
     assert {p.name for p in folder.iterdir()} >= {"labeller.json", "provenance.json", "head.pt",
-                                                  "encoder"}  # fmt: skip
+                                                  "encoder", "lexical.pt"}  # fmt: skip
     meta = json.loads((folder / "labeller.json").read_text())
     assert meta["taxonomy"] == "venhoff" and meta["labels"] == trained.labels
     again = FineTunedLabeller.load(folder)
     np.testing.assert_allclose(again.trace_proba(texts), trained.trace_proba(texts), atol=1e-5)
     assert again.provenance["training"]["seconds"] == trained.provenance["training"]["seconds"]
+    assert again.lexical_weight == trained.lexical_weight
+
+
+def test_lexical_preset_trains_in_seconds_without_an_encoder(tmp_path: Path) -> None:
+    rng = random.Random(4)
+    traces = [(*synthetic_trace(rng), f"q{q}") for q in range(12) for _ in range(2)]
+    labeller = FineTunedLabeller.train(traces, preset="lexical", progress=False)
+    assert labeller.net is None and labeller.lexical_weight == 1.0
+    assert labeller.provenance["base_encoder"] is None
+    texts, labels = synthetic_trace(random.Random(5), n=30)
+    pred = [labeller.labels[i] for i in labeller.trace_proba(texts).argmax(axis=1)]
+    assert np.mean([a == b for a, b in zip(labels, pred, strict=True)]) > 0.9
+    folder = labeller.save(tmp_path / "lex")
+    assert not (folder / "encoder").exists() and (folder / "lexical.pt").is_file()
+    again = FineTunedLabeller.load(folder)
+    np.testing.assert_allclose(again.trace_proba(texts), labeller.trace_proba(texts), atol=1e-6)
+
+
+def test_lexical_model_reads_the_cue_and_the_neighbours() -> None:
+    from workbench.analysis._lexical import LexicalConfig, LexicalModel, words
+
+    assert words("Wait, 2+2 isn't 5.", 100) == ["wait", ",", "2", "+", "2", "isn", "'", "t", "5",
+                                                 "."]  # fmt: skip
+    # "then" continues a check when it follows one, a deduction otherwise: only the
+    # previous segment's opening tells them apart
+    traces = []
+    for k in range(40):
+        traces.append((["let me check the sum", f"then it is {k}"], ["check", "check"]))
+        traces.append((["we know the sum", f"then it is {k}"], ["deduce", "deduce"]))
+    model = LexicalModel.fit(traces, ["check", "deduce"], LexicalConfig(min_df=2))
+    for opener, label in (("let me check the sum", 0), ("we know the sum", 1)):
+        logits = model.logits([opener, "then it is 99"])
+        assert logits.argmax(dim=1).tolist() == [label, label]
+    state = LexicalModel.from_state(model.state())
+    assert torch.equal(state.logits(["we know"]), model.logits(["we know"]))
+    with pytest.raises(ValueError, match="no labelled"):
+        LexicalModel.fit([(["a"], [None])], ["x"])
+
+
+def test_a_format_1_labeller_still_loads(trained: FineTunedLabeller, tmp_path: Path) -> None:
+    folder = trained.save(tmp_path / "old")
+    (folder / "lexical.pt").unlink()
+    meta = json.loads((folder / "labeller.json").read_text())
+    meta["format"] = "workbench.finetuned-labeller/1"
+    del meta["lexical_weight"], meta["config"]["lexical"], meta["config"]["network"]
+    (folder / "labeller.json").write_text(json.dumps(meta))
+    old = FineTunedLabeller.load(folder)
+    assert old.lexical is None and old.lexical_weight == 0.0 and old.config.network
+    assert old.trace_proba(["wait that is wrong"]).shape == (1, 3)
 
 
 def test_load_rejects_a_folder_that_is_not_a_labeller(tmp_path: Path) -> None:
@@ -118,7 +170,7 @@ def test_load_rejects_a_folder_that_is_not_a_labeller(tmp_path: Path) -> None:
 
 
 def test_presets_are_named_and_unknown_settings_raise(encoder_dir: Path) -> None:
-    assert {"default", "quick", "thorough"} <= set(FINETUNE_PRESETS)
+    assert {"default", "quick", "lexical", "thorough"} <= set(FINETUNE_PRESETS)
     assert FINETUNE_PRESETS["default"].time_budget_s <= 15 * 60
     with pytest.raises(TypeError):
         FineTunedLabeller.train([(["a"], ["x"], 0)], encoder=encoder_dir, epochz=3)
@@ -147,7 +199,8 @@ def test_temperature_cools_overconfident_logits() -> None:
 def peer_trace(labels: list[str | None], steps: list[int | None], step_labels: list[str]) -> Any:
     segs = [Segment(trajectory_id="t", char_span=(i, i + 1), index=i, text=f"s{i}")
             for i in range(len(labels))]  # fmt: skip
-    return PeerTrace("t", 0, segs, labels, steps, step_labels, len(step_labels))
+    return PeerTrace("t", 0, segs, labels, steps, step_labels, len(step_labels),
+                     [f"section {k}" for k in range(len(step_labels))], list(step_labels))  # fmt: skip
 
 
 class FixedScorer:
@@ -164,11 +217,13 @@ def test_scores_per_segment_and_per_step_vote() -> None:
     scorer = FixedScorer([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [1, 0]])
     assert step_votes(trace, scorer.rows, scorer.labels) == {0: "a", 1: "b"}
     report = score_traces(scorer, [trace])
-    assert report["n"] == 3 and report["accuracy"] == pytest.approx(2 / 3, abs=1e-4)
+    # the peer's two sections, labelled themselves (rows 0 and 1: a, b)
+    assert report["unit"] == "peer section" and report["n"] == 2 and report["kappa"] == 1.0
+    # our three labelled segments: a, b, b against a, a, b
+    assert report["segment_n"] == 3
+    assert report["segment_accuracy"] == pytest.approx(2 / 3, abs=1e-4)
     assert report["step_n"] == 2 and report["step_kappa"] == 1.0
-    assert report["majority_kappa"] == 0.0 and report["majority_accuracy"] == pytest.approx(
-        2 / 3, abs=1e-4
-    )
+    assert report["majority_kappa"] == 0.0 and report["majority_accuracy"] == 0.5
     assert "step_kappa" not in score_traces(scorer, [trace], steps=False)
 
 
@@ -204,6 +259,8 @@ def test_venhoff_loader_reads_the_documented_layout(tmp_path: Path) -> None:
     (trace,) = load_venhoff(path)
     assert trace.group == 3 and trace.sections == 3
     assert trace.step_labels == ["initializing", "deduction", "backtracking"]
+    assert trace.section_labels == trace.step_labels
+    assert trace.section_texts[2] == "Wait, let me check that again: 5."
     first = trace.labels[0]
     assert first == "initializing" and trace.labels[-1] == "backtracking"
     assert all(s is not None for s in trace.steps)
@@ -255,8 +312,9 @@ def test_cli_trains_and_scores_on_peer_files(
         lines = capsys.readouterr().out.strip().splitlines()
         assert len(lines) == 1
         report = json.loads(lines[0])
-        assert {"n", "accuracy", "macro_f1", "kappa", "majority_kappa"} <= set(report)
-        assert report["n"] > 0 and -1 <= report["kappa"] <= 1
+        assert {"n", "accuracy", "macro_f1", "kappa", "majority_kappa", "segment_kappa",
+                "step_kappa"} <= set(report)  # fmt: skip
+        assert report["n"] == 60 and -1 <= report["kappa"] <= 1  # 12 traces x 5 sections
 
 
 def test_cli_explains_missing_inputs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from workbench.analysis._finetune_model import LabellerNet, position_features
+from workbench.analysis._lexical import LexicalConfig
 from workbench.analysis.agreement import cohen_kappa
 
 __all__ = [
@@ -73,6 +74,12 @@ class FineTuneConfig:
     time_budget_s
         Training stops after this many seconds (the epoch in progress is cut short and
         evaluated).
+    network
+        Fine-tune the encoder network (``False``: the lexical model alone, seconds to train).
+    lexical
+        Settings of the lexical n-gram model mixed with the network
+        (:class:`~workbench.analysis._lexical.LexicalConfig`; ``None``: the network alone). The
+        mixing weight and the temperature are fitted on the held-out questions.
     seed
         Seeds the split, the sampling, dropout and the classifier's initialisation.
     """
@@ -90,12 +97,27 @@ class FineTuneConfig:
     max_segments_per_epoch: int = 8000
     holdout: float = 0.15
     class_weight: str | None = None
-    time_budget_s: float = 780.0
+    time_budget_s: float = 720.0
+    network: bool = True
+    lexical: LexicalConfig | None = field(default_factory=LexicalConfig)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.network and self.lexical is None:
+            raise ValueError("a labeller needs the network, the lexical model or both")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the settings as a JSON-ready dict."""
-        return asdict(self)
+        out = asdict(self)
+        out["lexical"] = self.lexical.to_dict() if self.lexical is not None else None
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FineTuneConfig:
+        """Inverse of :meth:`to_dict` (settings saved before the lexical model: network only)."""
+        data = dict(data)
+        lexical = data.pop("lexical", None)
+        return cls(**data, lexical=LexicalConfig.from_dict(lexical) if lexical else None)
 
 
 FINETUNE_PRESETS: dict[str, FineTuneConfig] = {
@@ -103,12 +125,14 @@ FINETUNE_PRESETS: dict[str, FineTuneConfig] = {
     "quick": FineTuneConfig(
         max_length=24, epochs=2, max_segments_per_epoch=1500, time_budget_s=240.0
     ),
+    "lexical": FineTuneConfig(network=False),
     "thorough": FineTuneConfig(
         max_length=64, epochs=6, patience=2, max_segments_per_epoch=20000, time_budget_s=3600.0
     ),
 }
-"""Named settings: ``default`` (about 10 minutes on two CPU cores for the steering file),
-``quick`` (a few minutes; smoke runs), ``thorough`` (no sampling, longer; a GPU or patience)."""
+"""Named settings: ``default`` (about 13 minutes on two CPU cores for the steering file),
+``quick`` (a few minutes; smoke runs), ``lexical`` (the n-gram model alone: under a minute),
+``thorough`` (no sampling, longer; a GPU or patience)."""
 
 
 @dataclass

@@ -68,6 +68,9 @@ class PeerTrace:
         The label of each aligned section, indexed by ``steps``.
     sections
         Number of peer sections (aligned or not).
+    section_texts, section_labels
+        Every peer section's text and label, in order: the units the peer labelled (what a
+        labeller is trained on and scored on first; see ``workbench labeller score``).
     """
 
     trajectory_id: str
@@ -77,6 +80,8 @@ class PeerTrace:
     steps: list[int | None] = field(default_factory=list)
     step_labels: list[str] = field(default_factory=list)
     sections: int = 0
+    section_texts: list[str] = field(default_factory=list)
+    section_labels: list[str] = field(default_factory=list)
 
     @property
     def n_aligned(self) -> int:
@@ -112,6 +117,8 @@ def peer_trace(trajectory: Any, sections: Sequence[tuple[str, str]], group: Hash
         steps=steps,
         step_labels=[label for _, _, label in spans],
         sections=len(sections),
+        section_texts=[text for _, text in sections],
+        section_labels=[label for label, _ in sections],
     )
 
 

@@ -1,14 +1,15 @@
 """Labeller commands: ``workbench labeller train | score | agreement``.
 
 ``workbench labeller train --peer venhoff --data ANNOTATED.jsonl --out DIR``
-    Fine-tune the labeller on Venhoff et al.'s annotated responses.
+    Fine-tune the labeller on Venhoff et al.'s annotated responses (their labelled sections).
 ``workbench labeller train --peer pmllm --data TRACES.jsonl --steps STEPS.jsonl --out DIR``
     Fine-tune it on the pm-llm-benchmark traces and their typed steps.
 ``workbench labeller train --store DB --out DIR``
     Fine-tune it on the hand labels of a store (the latest ``label`` annotation of each segment).
 ``workbench labeller score --peer venhoff|pmllm --data … [--steps …] --labeller DIR|rule --json``
     Score a labeller against a peer file it was not trained on: one JSON object
-    ``{"n", "accuracy", "macro_f1", "kappa", "majority_kappa", …}`` (pmllm adds ``step_kappa``).
+    ``{"n", "accuracy", "macro_f1", "kappa", "majority_kappa", …}`` on the peer's own sections,
+    with ``segment_kappa`` (our segments) and ``step_kappa`` (sections by their segments' vote).
 ``workbench labeller agreement --store DB``
     Cross-validated agreement of a labeller trained on the store's hand labels with those labels.
 """
@@ -91,7 +92,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.peer is not None:
         peer_traces = _load(args)
-        rows = [([s.text for s in t.segments], t.labels, t.group) for t in peer_traces]
+        # the units the peer labelled (its sections, in order), not our segmentation of them
+        rows = [(t.section_texts, t.section_labels, t.group) for t in peer_traces]
         files = {"data": args.data, **({"steps": args.steps} if args.steps else {})}
         source = {
             "peer": args.peer,
@@ -135,9 +137,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "labelled_segments": labeller.provenance["labelled_segments"],
         "epochs": len(history["epochs"]),
         "best_epoch": history["best_epoch"],
-        "heldout_kappa": max(
+        "heldout_kappa": history.get("heldout_kappa_mixed"),
+        "network_heldout_kappa": max(
             (e.get("heldout_kappa", float("nan")) for e in history["epochs"]), default=None
         ),
+        "lexical_weight": labeller.lexical_weight,
         "temperature": labeller.temperature,
         "train_seconds": history["seconds"],
         "seconds": round(time.perf_counter() - start, 1),
@@ -159,14 +163,15 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     scorer = load_scorer(args.labeller, taxonomy=PEERS[args.peer])
     traces = _load(args)
-    report = score_traces(scorer, traces, steps=args.peer == "pmllm")
+    report = score_traces(scorer, traces)
     if args.json:
         print_json(report)
         return 0
     print(
-        f"{args.labeller} on {args.peer}: n {report['n']}, accuracy {report['accuracy']:.3f}, "
-        f"macro-F1 {report['macro_f1']:.3f}, kappa {report['kappa']:.3f}"
-        + (f", step kappa {report['step_kappa']:.3f}" if "step_kappa" in report else "")
+        f"{args.labeller} on {args.peer}'s {report['n']} sections: accuracy "
+        f"{report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}, kappa {report['kappa']:.3f}"
+        f"; on our {report['segment_n']} segments kappa {report['segment_kappa']:.3f}"
+        f"; per section by their vote kappa {report['step_kappa']:.3f}"
     )
     return 0
 
