@@ -6,15 +6,16 @@ attention is computed once per layer, not once for the output and again for the 
 key/value head (grouped-query heads share it without a repeated copy of the keys) and each block
 of query rows, the kernel forms the logits ``q·kᵀ·scale`` over the keys the block can see (one
 ``torch.mm`` over the block's rows of all the query heads of that group; soft-capped, masked or
-causally cut), takes the exact row softmax (all keys are present: row max, ``exp``, row sum), and
-from the same unnormalised probabilities ``P``:
+causally cut) and their exact row softmax ``P`` (all keys are present; torch's fused softmax
+kernel, in place in one buffer reused by every block), and from the same ``P``:
 
 output
-    ``P·V / rowsum`` (one ``torch.mm``), eager attention's semantics;
+    ``P·V`` (one ``torch.mm``), eager attention's semantics;
 segment mass
-    ``W·P`` with ``W[a, t] = 1 / rowsum_t`` for the rows ``t`` of query segment ``a`` in the block
-    (a small batched product: the rows summed per query segment first), then the keys summed per
-    key segment by a float64 cumulative sum read at the segment boundaries.
+    ``M·P`` with ``M[a, t] = 1`` for the rows ``t`` of query segment ``a`` in the block (the rows
+    summed per query segment first: one small product), then the keys summed per key segment
+    (``index_add_`` into one bin per segment, float32 over at most one segment's keys) and added
+    to the float64 total.
 
 Peak extra memory is one block of logits (``rep × rows × K`` float32,
 :data:`FUSED_BLOCK_ELEMENTS`), never ``T × T``. Each ``torch.mm`` runs on all of torch's threads
@@ -110,6 +111,12 @@ def fused_segment_attention(
     out = torch.zeros((n_kv, rep, q_len, value.shape[-1]), dtype=torch.float32, device=device)
     mass = torch.zeros((n_kv, rep, n_seg, n_seg), dtype=torch.float64, device=device)
     step = max(1, (block_elements or FUSED_BLOCK_ELEMENTS) // max(1, rep * kv_len))
+    # the key segment of each key from ``lo`` (``n_seg``: in none), for the per-segment key sums
+    key_seg = torch.full((kv_len - lo,), n_seg, dtype=torch.long, device=device)
+    for s_i, (a, b_) in enumerate(bounds.tolist()):
+        key_seg[a:b_] = s_i
+    # one buffer for the logits, turned into probabilities in place; reused by every block
+    logits_buf = torch.empty(rep * min(step, q_len) * kv_len, dtype=torch.float32, device=device)
     for r0 in range(0, q_len, step):
         r1 = min(q_len, r0 + step)
         rows = r1 - r0
@@ -124,14 +131,17 @@ def fused_segment_attention(
             inside = np.flatnonzero(block_seg >= 0)
             member = torch.zeros((len(segs), rows), dtype=torch.float32, device=device)
             member[torch.as_tensor(local[inside]), torch.as_tensor(inside)] = 1.0
+            seg_index = torch.as_tensor(segs, device=device)
         block_mask = None if mask is None else mask[0, :, r0:r1, :hi]
         causal_from = None if limit is None or r0 + limit + 1 >= hi else r0 + limit + 1
         late = None  # the causal triangle of this block: keys after each row's limit
         if causal_from is not None and limit is not None:
             r_idx = torch.arange(r0 + limit, r1 + limit, device=device)[:, None]
             late = torch.arange(causal_from, hi, device=device)[None, :] > r_idx
+        n = rep * rows * hi
         for j in range(n_kv):
-            scores = torch.mm(q_all[j, :, r0:r1].reshape(rep * rows, d), keys_t[j, :, :hi])
+            scores = logits_buf[:n].view(rep * rows, hi)
+            torch.mm(q_all[j, :, r0:r1].reshape(rep * rows, d), keys_t[j, :, :hi], out=scores)
             scores = scores.view(rep, rows, hi)
             if softcap is not None:
                 scores.mul_(scaling / softcap).tanh_().mul_(softcap)
@@ -145,26 +155,23 @@ def fused_segment_attention(
                     scores.add_(part.float())
             elif causal_from is not None and late is not None:
                 scores[..., causal_from:].masked_fill_(late, float("-inf"))
-            top = scores.amax(-1, keepdim=True).nan_to_num_(0.0, neginf=0.0)
-            probs = scores.sub_(top).exp_()  # unnormalised probabilities, in place
-            inv = probs.sum(-1, keepdim=True).reciprocal_()  # inf for a query that sees no key
-            inv.masked_fill_(inv.isinf(), 0.0)
+            probs = scores  # the softmax in place (each row is read before it is written)
+            torch.ops.aten._softmax.out(scores, -1, False, out=probs)
+            if block_mask is not None:  # a query that sees no key: zeros, as eager
+                probs.nan_to_num_(0.0)
             flat = probs.view(rep * rows, hi)
             if values.dtype == torch.float32:
-                block_out = torch.mm(flat, values[j, :hi]).view(rep, rows, -1).mul_(inv)
+                block_out = torch.mm(flat, values[j, :hi]).view(rep, rows, -1)
             else:  # eager casts the normalised probabilities to the value dtype
-                normed = (probs * inv).view(rep * rows, hi).to(values.dtype)
-                block_out = torch.mm(normed, values[j, :hi]).view(rep, rows, -1).float()
+                block_out = torch.mm(flat.to(values.dtype), values[j, :hi]).view(rep, rows, -1)
             out[j, :, r0:r1] = block_out
             if member is None:
                 continue
-            weights = member[None] * inv.view(rep, 1, rows)  # [rep, |segs|, rows]
-            summed = torch.bmm(weights, probs[..., lo:])  # [rep, |segs|, hi - lo]
-            cum = torch.zeros((rep, len(segs), hi - lo + 1), dtype=torch.float64, device=device)
-            torch.cumsum(summed, dim=-1, dtype=torch.float64, out=cum[..., 1:])
-            edges = torch.as_tensor(np.minimum(bounds, hi - lo), dtype=torch.long, device=device)
-            mass[j][:, torch.as_tensor(segs, device=device)] += (
-                cum[..., edges[:, 1]] - cum[..., edges[:, 0]]
+            summed = torch.matmul(member, probs[..., lo:])  # [rep, |segs|, hi - lo]
+            per_key_seg = torch.zeros(
+                (rep, len(segs), n_seg + 1), dtype=torch.float32, device=device
             )
+            per_key_seg.index_add_(2, key_seg[: hi - lo], summed)
+            mass[j][:, seg_index] += per_key_seg[..., :n_seg].double()
     output = out.view(1, h, q_len, -1).to(query.dtype)
     return output, mass.reshape(h, n_seg, n_seg)
