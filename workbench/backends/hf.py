@@ -155,6 +155,16 @@ class TransformersBackend(Backend):
         # transformers >= 5.x names the key/value cache `cache`; earlier, `past_key_values`.
         params = inspect.signature(self.model.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        self._pieces: dict[int, tuple[str, str]] = {}
+
+    def _piece(self, token: int) -> tuple[str, str]:
+        """``(vocabulary string, decoded text)`` of one token id, cached (top-k alternatives)."""
+        piece = self._pieces.get(token)
+        if piece is None:
+            (name,) = self.tokenizer.convert_ids_to_tokens([token])
+            piece = (str(name), str(self.tokenizer.decode([token], skip_special_tokens=False)))
+            self._pieces[token] = piece
+        return piece
 
     @property
     def model_name(self) -> str:
@@ -291,12 +301,17 @@ class TransformersBackend(Backend):
                 logits, sampling.temperature, sampling.top_k, sampling.top_p, generator
             )
             top = torch.topk(logp, sampling.logprobs, dim=-1) if sampling.logprobs > 0 else None
+            if top is not None:
+                top_values, top_ids = top.values.tolist(), top.indices.tolist()
+            sampled_ids = sampled.tolist()
+            chosen_lp = logp.gather(1, sampled.unsqueeze(1)).squeeze(1).tolist()
+            entropies = entropy.tolist()
             fed: list[int] = []
             for s in samples:
                 if s.done:
-                    fed.append(s.ids[-1] if s.ids else int(sampled[s.index]))
+                    fed.append(s.ids[-1] if s.ids else sampled_ids[s.index])
                     continue
-                token, forced = self._next_token(s, int(sampled[s.index]), request, control)
+                token, forced = self._next_token(s, sampled_ids[s.index], request, control)
                 fed.append(token)
                 if not forced and token in self.eos_ids and not sampling.ignore_eos:
                     s.done = True
@@ -308,22 +323,23 @@ class TransformersBackend(Backend):
                 event = self._advance(s, token, request, forced=forced)
                 top_lp = alternatives = None
                 if top is not None:
-                    values, ids = top.values[s.index].tolist(), top.indices[s.index].tolist()
-                    names = self.tokenizer.convert_ids_to_tokens(ids)  # unique, unlike decode()
-                    top_lp = ({str(t): float(v) for t, v in zip(names, values, strict=True)},)
-                    texts = self.tokenizer.batch_decode([[i] for i in ids])
+                    values, ids = top_values[s.index], top_ids[s.index]
+                    pieces = [self._piece(i) for i in ids]
+                    # keyed by vocabulary string: unique, unlike decoded texts
+                    top_lp = ({p[0]: v for p, v in zip(pieces, values, strict=True)},)
                     alternatives = (
-                        tuple(
-                            (int(i), str(t), float(v))
-                            for i, t, v in zip(ids, texts, values, strict=True)
-                        ),
+                        tuple((i, p[1], v) for i, p, v in zip(ids, pieces, values, strict=True)),
                     )
                 yield TokenEvent(
                     sample=s.index,
                     text=event,
                     token_ids=(token,),
-                    logprobs=(float(logp[s.index, token]),),
-                    entropies=(float(entropy[s.index]),),
+                    logprobs=(
+                        chosen_lp[s.index]
+                        if token == sampled_ids[s.index]
+                        else float(logp[s.index, token]),
+                    ),
+                    entropies=(entropies[s.index],),
                     top_logprobs=top_lp,
                     alternatives=alternatives,
                     forced=forced,
