@@ -19,6 +19,7 @@ from workbench._lazy import lazy_attributes
 if TYPE_CHECKING:
     from workbench.analysis._finetuned import FineTunedLabeller
     from workbench.analysis._keyword_stats import keyword_counts, keyword_stats, keyword_summary
+    from workbench.analysis._llm_labeller import LLMLabeller
     from workbench.analysis._overthinking import (
         Overthinking,
         first_correct_solution,
@@ -55,6 +56,7 @@ _WHERE = {
     "get_lexicon": "workbench.analysis.keywords",
     "ModelLabeller": "workbench.analysis.labeller",
     "FineTunedLabeller": "workbench.analysis._finetuned",
+    "LLMLabeller": "workbench.analysis._llm_labeller",
     "Overthinking": "workbench.analysis._overthinking",
     "first_correct_solution": "workbench.analysis._overthinking",
     "overthinking": "workbench.analysis._overthinking",
@@ -76,6 +78,7 @@ __all__ = [
     "CorpusAnalytics",
     "FineTunedLabeller",
     "KeywordHit",
+    "LLMLabeller",
     "Lexicon",
     "ModelLabeller",
     "Overthinking",

@@ -38,6 +38,8 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--encoder", metavar="DIR",
                    help="encoder folder to start from (default: the packaged all-MiniLM-L6-v2)")  # fmt: skip
     t.add_argument("--epochs", type=int, help="override the preset's epochs")
+    t.add_argument("--max-length", type=int, metavar="TOKENS",
+                   help="override the preset's tokens read of each segment")  # fmt: skip
     t.add_argument("--max-segments-per-epoch", type=int, help="override the preset's sampling")
     t.add_argument("--time-budget", type=float, metavar="S", help="stop training after S seconds")
     t.add_argument("--seed", type=int, help="override the preset's seed (0)")
@@ -83,6 +85,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         k: v
         for k, v in (
             ("epochs", args.epochs),
+            ("max_length", args.max_length),
             ("max_segments_per_epoch", args.max_segments_per_epoch),
             ("time_budget_s", args.time_budget),
             ("seed", args.seed),
