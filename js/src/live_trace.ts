@@ -11,6 +11,7 @@ import { TokenCurve } from "./curve";
 import { PatternTimeline } from "./timeline";
 import { FigureExport } from "./charts";
 import { BranchPopover, type BranchChoice } from "./branch_popover";
+import { ImportanceStrip } from "./importance_strip";
 
 interface SampleView {
   data: SampleData;
@@ -21,6 +22,7 @@ interface SampleView {
   col: HTMLElement;
   curve: TokenCurve;
   timeline: PatternTimeline;
+  strip: ImportanceStrip;
   highlight: [number, number] | null;
   marks: [number, number, string][];
 }
@@ -112,6 +114,7 @@ export class LiveTraceView {
     ch.onChange("labels", () => {
       this.renderLegend();
       for (const s of this.samples) s.timeline.rebuild();
+      for (const s of this.samples) s.strip.draw();
       for (const s of this.samples) {
         s.think.list.invalidateAll();
         s.answer.list.invalidateAll();
@@ -178,8 +181,12 @@ export class LiveTraceView {
           const s = this.samples[msg.sample];
           if (!s) return;
           if (msg.end !== null && msg.end > msg.char) this.highlight(s, msg.char, msg.end);
-          const inAnswer = s.bounds.answer_start !== null && msg.char >= s.bounds.answer_start;
-          (inAnswer ? s.answer : s.think).scrollToChar(msg.char);
+          this.scrollTo(s, msg.char);
+          break;
+        }
+        case "importance": {
+          const s = this.samples[msg.sample];
+          if (s) s.strip.set(msg);
           break;
         }
         default:
@@ -244,6 +251,12 @@ export class LiveTraceView {
       pane.invalidateRange(a, b);
       pane.list.update();
     }
+  }
+
+  /** Scroll the pane (thinking or answer) holding raw character `pos` to it. */
+  private scrollTo(s: SampleView, pos: number): void {
+    const inAnswer = s.bounds.answer_start !== null && pos >= s.bounds.answer_start;
+    (inAnswer ? s.answer : s.think).scrollToChar(pos);
   }
 
   private clearHighlight(s: SampleView): void {
@@ -331,14 +344,34 @@ export class LiveTraceView {
     const curve = new TokenCurve(data, (a, b) => {
       if (!view) return;
       this.highlight(view, a, b);
-      const inAnswer = view.bounds.answer_start !== null && a >= view.bounds.answer_start;
-      (inAnswer ? view.answer : view.think).scrollToChar(a);
+      this.scrollTo(view, a);
     }, this.figures.buttons(() => ({ sample: i, mode: "curves", constraint: -1 }), `the curves of sample ${i}`));
     const timeline = new PatternTimeline(() => data.deco.segments, () => data.deco.open, () => this.labels(), (seg) => {
       if (!view) return;
       this.highlight(view, seg.start, seg.end);
       view.think.scrollToChar(seg.start);
     });
+    const strip = new ImportanceStrip({
+      labels: () => this.labels(),
+      hover: (bar) => {
+        if (!view) return;
+        const keep = bar ?? view.strip.selectedBar();
+        if (keep) this.highlight(view, keep.start, keep.end);
+        else this.clearHighlight(view);
+      },
+      pick: (bar) => {
+        if (!view) return;
+        this.highlight(view, bar.start, bar.end);
+        this.scrollTo(view, bar.start);
+      },
+    });
+    for (const pane of [think, answer]) {
+      pane.el.addEventListener("mouseover", (ev) => {
+        const pos = Number((ev.target as HTMLElement | null)?.closest<HTMLElement>("[data-pos]")?.dataset.pos);
+        strip.hoverChar(Number.isFinite(pos) ? pos : null);
+      });
+      pane.el.addEventListener("mouseleave", () => strip.hoverChar(null));
+    }
     if (this.model.get("controls")) {
       const b1 = button("end thinking", "Force the end of the thinking into this sample", () =>
         this.ch.send({ type: "end_thinking", sample: i }), "wb-small");
@@ -357,10 +390,11 @@ export class LiveTraceView {
       curve.el,
       h("div", { class: "wb-pane-label", text: "thinking" }),
       think.el,
+      strip.el,
       h("div", { class: "wb-pane-label", text: "answer" }),
       answer.el,
     ]);
-    view = { data, bounds: { think_start: 0, think_end: null, answer_start: null }, think, answer, status: statusEl, col, curve, timeline, highlight: null, marks: [] };
+    view = { data, bounds: { think_start: 0, think_end: null, answer_start: null }, think, answer, status: statusEl, col, curve, timeline, strip, highlight: null, marks: [] };
     note?.addEventListener("click", () => {
       if (!view || !branch) return;
       view.think.scrollToChar(branch.at_char);

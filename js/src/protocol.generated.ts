@@ -2,7 +2,7 @@
 // Do not edit: change the Python declaration and rebuild (`make widgets`).
 /* eslint-disable */
 
-export const PROTOCOL_HASH = "8f0f85ae0415d40a";
+export const PROTOCOL_HASH = "1aeb54a17f4d075b";
 export const VIEWS = ["live_trace", "annotator", "heatmap", "stats", "compare"] as const;
 
 export interface Bounds {
@@ -152,6 +152,22 @@ export interface CompareSide {
   hits: HitInfo[];
 }
 
+export interface ImportanceBar {
+  index: number;
+  start: number;
+  end: number;
+  label: string | null;
+  value: number | null;
+  lo: number | null;
+  hi: number | null;
+  significant: boolean;
+  p_keep: number;
+  p_drop: number;
+  n_keep: number;
+  n_drop: number;
+  preview: string;
+}
+
 export interface SnapshotMsg {
   type: "snapshot";
   view: string;
@@ -182,6 +198,17 @@ export interface ScrollToMsg {
   sample: number;
   char: number;
   end: number | null;
+}
+
+export interface ImportanceMsg {
+  type: "importance";
+  sample: number;
+  measure: string;
+  axis: string;
+  interval: string;
+  faded: string;
+  caption: string;
+  bars: ImportanceBar[];
 }
 
 export interface SampleAddedMsg {
@@ -391,5 +418,5 @@ export interface ChooseMsg {
   chosen: string;
 }
 
-export type KernelMessage = SnapshotMsg | DeltaMsg | FinalMsg | ScrollToMsg | SampleAddedMsg | TokenInfoMsg | DocMsg | AnnotationStateMsg | HeatmapMsg | StatsMsg | CompareMsg | FigureMsg | AckMsg | ErrorMsg;
+export type KernelMessage = SnapshotMsg | DeltaMsg | FinalMsg | ScrollToMsg | ImportanceMsg | SampleAddedMsg | TokenInfoMsg | DocMsg | AnnotationStateMsg | HeatmapMsg | StatsMsg | CompareMsg | FigureMsg | AckMsg | ErrorMsg;
 export type FrontMessage = ReadyMsg | FigureRequestMsg | StopMsg | EndThinkingMsg | InjectMsg | TokenRequestMsg | BranchMsg | AnnotateMsg | AcceptSuggestionMsg | UndoMsg | NavigateMsg | SelectTokenMsg | SelectRangeMsg | SelectMsg | PickMsg | ChooseMsg;

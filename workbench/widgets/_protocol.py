@@ -35,6 +35,7 @@ from workbench.widgets._wire_records import (
     BranchInfo,
     CompareSide,
     Counters,
+    ImportanceBar,
     KeywordRow,
     PatternRow,
     SampleDelta,
@@ -96,6 +97,19 @@ class ScrollToMsg(TypedDict):
     sample: int
     char: int
     end: int | None
+
+
+class ImportanceMsg(TypedDict):
+    """Segment importance drawn under a sample's thinking (``bars`` empty: remove the strip)."""
+
+    type: Literal["importance"]
+    sample: int
+    measure: str
+    axis: str
+    interval: str
+    faded: str
+    caption: str
+    bars: list[ImportanceBar]
 
 
 class SampleAddedMsg(TypedDict):
@@ -366,6 +380,7 @@ KERNEL_MESSAGES: tuple[type, ...] = (
     DeltaMsg,
     FinalMsg,
     ScrollToMsg,
+    ImportanceMsg,
     SampleAddedMsg,
     TokenInfoMsg,
     DocMsg,
@@ -416,6 +431,7 @@ _RECORDS: tuple[type, ...] = (
     TraceRow,
     AlignRow,
     CompareSide,
+    ImportanceBar,
 )
 
 

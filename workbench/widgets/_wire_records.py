@@ -16,6 +16,7 @@ __all__ = [
     "BranchInfo",
     "CompareSide",
     "Counters",
+    "ImportanceBar",
     "KeywordRow",
     "PatternRow",
     "SampleDelta",
@@ -136,3 +137,26 @@ class CompareSide(TypedDict):
     bounds: Bounds
     segments: list[SegmentInfo]
     hits: list[HitInfo]
+
+
+class ImportanceBar(TypedDict):
+    """One segment's bar of an importance strip (raw-text span ``start..end``).
+
+    ``value`` is the measure shown (``None``: not measured, e.g. too few different resamples),
+    ``lo``/``hi`` its interval (``None`` for a KL), ``significant`` whether the Δp interval
+    excludes 0; ``preview`` is the segment's text, clipped (plain text, escaped by the view).
+    """
+
+    index: int
+    start: int
+    end: int
+    label: str | None
+    value: float | None
+    lo: float | None
+    hi: float | None
+    significant: bool
+    p_keep: float
+    p_drop: float
+    n_keep: int
+    n_drop: int
+    preview: str

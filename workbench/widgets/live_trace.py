@@ -6,6 +6,7 @@
     LiveTrace(run)                           # streams; Stop, end thinking now, insert Wait
     LiveTrace(store.get("3fa2"), store=store)   # a finished or imported trajectory
     LiveTrace(t, session=session)            # click a token: its alternatives, fork from there
+    trace.show_importance(result)            # segment importance under the thinking, linked
 
 Tokens are buffered on the kernel side and flushed about 20 times a second as deltas (new text,
 per-token arrays as binary buffers, segments that closed, keyword hits); the front end appends and
@@ -17,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import traitlets
 
@@ -34,10 +35,12 @@ from workbench.store.store import Store
 from workbench.trajectory import Trajectory
 from workbench.widgets._base import WorkbenchWidget
 from workbench.widgets._branching import Branching, finished, recorded
+from workbench.widgets._importance_strip import importance_message
 from workbench.widgets._protocol import (
     Counters,
     DeltaMsg,
     FinalMsg,
+    ImportanceMsg,
     SampleDelta,
     ScrollToMsg,
     SegmentInfo,
@@ -45,6 +48,9 @@ from workbench.widgets._protocol import (
 )
 from workbench.widgets._records import bounds_of, hit_infos, segment_info, trajectory_title
 from workbench.widgets._stream import LiveSample
+
+if TYPE_CHECKING:
+    from workbench.analysis.importance import ImportanceResult
 
 __all__ = ["SHADES", "LiveTrace"]
 
@@ -147,6 +153,7 @@ class LiveTrace(Branching, WorkbenchWidget):
         self._n_main = 0
         self._unsubscribe: Any = None
         self.samples: list[LiveSample] = []
+        self._importance: dict[int, ImportanceMsg] = {}
         if isinstance(source, Run):
             self._attach(source)
         else:
@@ -360,6 +367,8 @@ class LiveTrace(Branching, WorkbenchWidget):
                 "counters": self.counters(),
             }
             self.send_message(snap, buffers)
+            for strip in self._importance.values():  # a view rendered late draws them too
+                self.send_message(strip)
 
     def _require_run(self) -> Run:
         if self.run is None:
@@ -448,6 +457,67 @@ class LiveTrace(Branching, WorkbenchWidget):
             "char": int(char),
             "end": None if end is None else int(end),
         }
+        self.send_message(msg)
+
+    def show_importance(
+        self, result: ImportanceResult | None, *, sample: int = 0, measure: str = "delta"
+    ) -> None:
+        """Draw segment importance under ``sample``'s thinking, linked to the text.
+
+        One bar per measured segment in thinking order, coloured by its pattern: the signed
+        ``measure`` around a zero line, whiskers for its interval, faded where the Δp interval
+        includes 0. Hovering a bar shows its numbers and text and highlights the segment; a
+        click scrolls the trace to it; hovering the text highlights its bar. ``None`` removes
+        the strip. Views rendered later draw it too.
+
+        Parameters
+        ----------
+        result
+            An :class:`~workbench.analysis.importance.ImportanceResult` of the trajectory that
+            column ``sample`` shows (from
+            :func:`~workbench.analysis.importance.segment_importance`).
+        sample
+            The column.
+        measure
+            ``"delta"`` (p(correct) keeping − dropping), ``"counterfactual_delta"``, ``"kl"`` or
+            ``"counterfactual_kl"`` (see :class:`~workbench.analysis.importance.SegmentImportance`).
+
+        Raises
+        ------
+        ValidationError
+            For a sample that does not exist, an unknown measure, or a result of another
+            trajectory (the message names the column that shows it, if one does).
+        """
+        if not 0 <= sample < len(self.samples):
+            raise ValidationError(
+                "LiveTrace.show_importance.sample", f"use 0..{len(self.samples) - 1}"
+            )
+        s = self.samples[sample]
+        if result is None:
+            self._importance.pop(sample, None)
+            empty: ImportanceMsg = {
+                "type": "importance", "sample": sample, "measure": measure, "axis": "",
+                "interval": "", "faded": "", "caption": "", "bars": [],
+            }  # fmt: skip
+            self.send_message(empty)
+            return
+        other = [o.index for o in self.samples if o.trajectory_id == result.trajectory_id]
+        if other and other[0] != sample:
+            raise ValidationError(
+                "LiveTrace.show_importance.result",
+                f"the result measures trajectory {result.trajectory_id!r}, shown in column "
+                f"{other[0]}, not {sample}: call show_importance(result, sample={other[0]})",
+            )
+        with self._lock:
+            text, _, _ = s.stream.snapshot()
+        msg = importance_message(
+            result,
+            sample=sample,
+            trajectory_id=s.trajectory_id,
+            text_length=len(text),
+            measure=measure,
+        )
+        self._importance[sample] = msg
         self.send_message(msg)
 
     def wait(self, timeout: float | None = None) -> bool:
