@@ -63,7 +63,7 @@ def _sqlite_error(path: Path, exc: sqlite3.Error, *, doing: str) -> StoreError:
             f"{path} is not a workbench store (not an SQLite database: {exc}): pass the path of "
             f"a store; if this was one, {_recovery_hint(path)}"
         )
-    if name.startswith("SQLITE_CORRUPT"):
+    if name.startswith("SQLITE_CORRUPT") or str(exc).startswith(_SCHEMA_DAMAGE):
         return StoreError(f"{path} is damaged ({exc}) while {doing}: {_recovery_hint(path)}")
     if name.startswith("SQLITE_READONLY"):
         return StoreError(
@@ -87,9 +87,19 @@ _FILE_ERRORS = ("SQLITE_NOTADB", "SQLITE_CORRUPT", "SQLITE_READONLY", "SQLITE_CA
                 "SQLITE_FULL", "SQLITE_IOERR")  # fmt: skip
 
 
+_SCHEMA_DAMAGE = ("no such column", "no such table", "malformed database schema")
+"""Messages of a store whose schema text lost a column or table: it opened at the current
+version, so the file was damaged (or edited by hand) since it was written."""
+
+
 def _is_file_error(exc: sqlite3.Error) -> bool:
     name = getattr(exc, "sqlite_errorname", "") or ""
-    return name.startswith(_FILE_ERRORS) or str(exc).startswith("Could not decode")
+    text = str(exc)
+    return (
+        name.startswith(_FILE_ERRORS)
+        or text.startswith("Could not decode")
+        or text.startswith(_SCHEMA_DAMAGE)
+    )
 
 
 def _can_write(path: Path) -> bool:
