@@ -3,8 +3,9 @@
 Training batches are *windows* of consecutive segments of a trace (so the GRU sees neighbours),
 each segment truncated to ``max_length`` tokens; only segments with a label add to the loss.
 Groups (questions) are split into a training part and a held-out part: the held-out traces pick
-the epoch to keep (early stopping on Cohen's kappa, then on the loss) and the temperature that
-calibrates the confidences (the one that minimises their negative log-likelihood).
+the epoch to keep (early stopping on Cohen's kappa, then on the loss); :func:`fit_temperature`
+(the temperature that minimises the held-out negative log-likelihood) calibrates the labeller's
+mixture afterwards.
 """
 
 from __future__ import annotations
@@ -282,15 +283,18 @@ def train_net(
     labels: Sequence[str] | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
-) -> tuple[LabellerNet, list[str], float, dict[str, Any]]:
+) -> tuple[LabellerNet, list[str], dict[str, Any]]:
     """Fine-tune a :class:`LabellerNet` on labelled traces.
+
+    The confidences are calibrated afterwards, on the mixture with the lexical model
+    (:meth:`~workbench.analysis.FineTunedLabeller.train`), not here.
 
     Returns
     -------
     tuple
-        ``(net, labels, temperature, history)``: the network at its best epoch, the class
-        names in logit order, the fitted temperature and a JSON-ready record of the run
-        (epochs, losses, held-out kappa, seconds, segment counts).
+        ``(net, labels, history)``: the network at its best epoch, the class names in logit
+        order and a JSON-ready record of the run (epochs, losses, held-out kappa, seconds,
+        segment counts).
     """
     from tqdm.auto import tqdm
 
@@ -414,25 +418,13 @@ def train_net(
             break
     if best_state is not None:
         net.load_state_dict(best_state)
-    temperature = 1.0
-    if held_rows:
-        logits, targets = evaluate(net, tokenizer, traces, held_rows, index)
-        temperature = fit_temperature(logits, targets)
-        history["heldout_segments"] = len(targets)
-        history["heldout_nll_before"] = round(
-            float(torch.nn.functional.cross_entropy(logits, targets)), 4
-        )
-        history["heldout_nll_after"] = round(
-            float(torch.nn.functional.cross_entropy(logits / temperature, targets)), 4
-        )
     history["best_epoch"] = 1 + max(
         range(len(history["epochs"])),
         key=lambda i: history["epochs"][i].get("heldout_kappa", i),
     )
-    history["temperature"] = round(temperature, 4)
     history["seconds"] = round(time.perf_counter() - start, 1)
     history["heldout_groups"] = len({traces[ti].group for ti in held_rows})
-    return net, names, temperature, history
+    return net, names, history
 
 
 def with_overrides(config: FineTuneConfig, **overrides: Any) -> FineTuneConfig:

@@ -170,7 +170,7 @@ class FineTunedLabeller:
 
                 encoder = minilm_path()
             tokenizer, model = load_encoder(encoder)
-            net, names, _, history = train_net(
+            net, names, history = train_net(
                 rows, tokenizer=tokenizer, encoder=model, config=config, progress=progress, log=log
             )
         else:
