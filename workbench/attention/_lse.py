@@ -493,6 +493,22 @@ def constraint_mass_from_lse(
     b, h, q_len, _ = query.shape
     n_kv, kv_len = key.shape[1], key.shape[2]
     n_c = key_index.shape[1]
+    if q_len - row_start == 1 and mask is None and softcap is None and key_valid is None:
+        # A decode step (one new query, every constraint key visible; a causal last row sees all
+        # keys): the fewest ops, since at every layer of every generated token each torch call
+        # costs about as much as its arithmetic. The same products as the block loop below.
+        if constraint_keys is None:
+            constraint_keys = gather_constraint_keys(key, key_index, scaling=scaling)
+        d, rep = query.shape[-1], h // n_kv
+        # 3-D products (bmm, mm): a third of the dispatch cost of broadcasting 5-D matmuls
+        last = query[:, :, -1:].reshape(b * n_kv, rep, d).float()
+        probs = torch.bmm(last, constraint_keys.reshape(b * n_kv, d, n_c))  # [B·Hkv, rep, C]
+        probs.sub_(lse[:, :, -1:].reshape(b * n_kv, rep, 1)).exp_()
+        if key_groups is None:
+            return probs.sum(-1).view(b, h, 1)
+        if key_groups.dtype != torch.float32 or key_groups.device != query.device:
+            key_groups = key_groups.to(device=query.device, dtype=torch.float32)
+        return torch.mm(probs.view(b * h, n_c), key_groups).view(b, h, 1, key_groups.shape[1])
     limit = None if mask is not None else _causal_limit(q_len, kv_len, is_causal)
     if limit is not None and max_index is None:
         max_index = int(key_index.max())

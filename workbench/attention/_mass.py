@@ -136,11 +136,11 @@ class ConstraintMassCapture:
         self._pending: dict[int, torch.Tensor] = {}
         self._past: int | None = None
         self._index_cache: dict[
-            tuple[str, int, int, int], tuple[torch.Tensor, torch.Tensor | None, int]
+            tuple[torch.device, int, int, int], tuple[torch.Tensor, torch.Tensor | None, int]
         ] = {}
-        self._group_cache: dict[tuple[str, str], torch.Tensor] = {}
+        self._group_cache: dict[tuple[str, torch.device], torch.Tensor] = {}
         self.one_sequence = bool(one_sequence)
-        self._key_cache: dict[tuple[int, str, int, int], torch.Tensor] = {}
+        self._key_cache: dict[tuple[int, torch.device, int, int], torch.Tensor] = {}
         self._hooks: list[Any] = []
         self._previous: Any = None
         self._active = False
@@ -209,7 +209,7 @@ class ConstraintMassCapture:
         Computed on the host (no device synchronisation) and cached for the current forward
         call, where all full-attention layers share one entry and the sliding ones another.
         """
-        key = (str(device), batch, offset, kv_len)
+        key = (device, batch, offset, kv_len)
         if key not in self._index_cache:
             rows = self.positions
             if len(rows) > 1 and len(rows) != batch:
@@ -232,7 +232,7 @@ class ConstraintMassCapture:
         return self._index_cache[key]
 
     def _groups_on(self, device: torch.device) -> torch.Tensor:
-        key = ("groups", str(device))
+        key = ("groups", device)
         cached = self._group_cache.get(key)
         if cached is None:
             assert self.groups is not None
@@ -274,7 +274,7 @@ class ConstraintMassCapture:
             keys = None
             if self.one_sequence and valid is None:
                 # the keys at the constraint positions stay the same while the sequence grows
-                cache_key = (layer, str(query.device), batch, offset)
+                cache_key = (layer, query.device, batch, offset)
                 keys = self._key_cache.get(cache_key)
                 if keys is None or q_len == kv_len:  # a fresh prompt gathers them again
                     keys = gather_constraint_keys(key, index, scaling=scaling)
@@ -308,12 +308,16 @@ class ConstraintMassCapture:
         if self.groups is not None:
             shape += (self.groups.shape[1],)
         step = np.full(shape, np.nan, dtype=np.float32)
-        for layer, mass in pending.items():
-            if not 0 <= layer < self.n_layers:
-                continue
-            values = mass.float().cpu().numpy()
-            # [B, H, Q(, G)] -> [B, Q, H(, G)] or [B, Q(, G)]
-            step[:, :, layer] = np.moveaxis(values, 1, 2) if self.per_head else values
+        layers = [layer for layer in pending if 0 <= layer < self.n_layers]
+        if layers:
+            tensors = [pending[layer] for layer in layers]
+            if len({t.device for t in tensors}) == 1:  # one device-to-host copy for the step
+                values = list(torch.stack(tensors).float().cpu().numpy())
+            else:  # layers spread over devices (a device map)
+                values = [t.float().cpu().numpy() for t in tensors]
+            for i, layer in enumerate(layers):
+                # [B, H, Q(, G)] -> [B, Q, H(, G)] or [B, Q(, G)]
+                step[:, :, layer] = np.moveaxis(values[i], 1, 2) if self.per_head else values[i]
         self.steps.append(step[0] if batch == 1 else step)
 
     # reading
