@@ -11,7 +11,7 @@ capture's ``_attend`` computes the layer's output and segment mass in one fused 
 from __future__ import annotations
 
 import threading
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, cast
 
 import torch
 from transformers import AttentionInterface
@@ -51,7 +51,6 @@ class _Capture(Protocol):
     ) -> None: ...
 
 
-@runtime_checkable
 class _AttendingCapture(Protocol):
     """A capture that computes each layer's attention output itself (segment mass, fused)."""
 

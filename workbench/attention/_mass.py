@@ -315,9 +315,9 @@ class ConstraintMassCapture:
                 values = list(torch.stack(tensors).float().cpu().numpy())
             else:  # layers spread over devices (a device map)
                 values = [t.float().cpu().numpy() for t in tensors]
-            for i, layer in enumerate(layers):
+            for layer, value in zip(layers, values, strict=True):
                 # [B, H, Q(, G)] -> [B, Q, H(, G)] or [B, Q(, G)]
-                step[:, :, layer] = np.moveaxis(values[i], 1, 2) if self.per_head else values[i]
+                step[:, :, layer] = np.moveaxis(value, 1, 2) if self.per_head else value
         self.steps.append(step[0] if batch == 1 else step)
 
     # reading
