@@ -14,12 +14,16 @@ Layout choices, for speed at 100k+ trajectories:
   blobs), one per trajectory, model and constraint set.
 * ``dedup_key`` makes imports idempotent: ``source`` + ``source_id`` when the record had an id,
   a content hash when it did not, the trajectory id for generated trajectories.
+* ``trajectory_fts`` (version 5) is the FTS5 trigram index of each body's ``prompt`` and ``raw``,
+  kept in sync by triggers (:mod:`workbench.store._search`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+
+from workbench.store._search import create_search_index
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate"]
 
@@ -155,7 +159,16 @@ def _v4(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE annotations ADD COLUMN source TEXT")
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4)
+def _v5(conn: sqlite3.Connection) -> None:
+    """Full-text search: the FTS5 trigram index of prompts and outputs, and its triggers.
+
+    Builds the index of every stored trajectory in batches (a progress bar for large stores),
+    inside the migration's one transaction: a crash leaves the store at version 4, intact.
+    """
+    create_search_index(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5)
 """``MIGRATIONS[i]`` moves a database from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
