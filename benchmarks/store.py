@@ -17,6 +17,16 @@ occasional "Wait," and "Hmm,"); a model name out of six; ``source``/``source_id`
     After ingest, a fresh :class:`Store` on the same file times 1,000 individual
     :meth:`Store.add_annotation` calls on random trajectories, mixing ``rating`` (1–5), ``label``,
     ``verdict`` (chosen/rejected) and ``note`` annotations. Each call is durable when it returns.
+``search_ms`` (and ``search_queries``)
+    With every store closed: a fresh :class:`Store` times :meth:`Store.search` for the first page
+    (20 ids, each with a snippet) *with its total*, for each query of :data:`SEARCHES` (a word in
+    almost every trace, a phrase in a few percent, a boxed answer in about 0.1%, a word in none,
+    a phrase of common trigrams, and a two-character text, which no trigram index can answer and
+    scans every row). Each query runs 3 times; the median is kept. ``search_ms`` is the slowest
+    median of the indexed (three or more characters) queries; ``search_queries`` has every
+    query's median, total, whether the total is exact, and the two-character scan.
+``search_index_mb``
+    The size of the FTS5 index (``dbstat``, when this SQLite has it).
 ``open_and_list_100k_s`` (and ``open_and_list_first_s``)
     With every store closed: wall time of ``Store(path)`` plus ``store.list_trajectories()`` returning all rows
     as a polars DataFrame. Repeated 3 times; the median is reported, and the first run (the
@@ -26,13 +36,18 @@ Targets (for context; nothing here depends on them)
 ----------------------------------------------------
 * ingest >= 5,000 traces/s;
 * annotate p99 < 20 ms;
-* open + list 100k < 1 s.
+* open + list 100k < 1 s;
+* search (first page with a total) < 200 ms; at 1M (``--million``): open + list < 1 s.
+
+At ``--n 1000000`` (or ``--million``) the result also carries ``search_1m_ms``,
+``open_and_list_1m_s`` and ``ingest_1m_traces_per_s`` (the same figures, named for the 1M target).
 
 Usage
 -----
 ``python benchmarks/store.py --json`` prints exactly one JSON object on stdout (progress goes to
 stderr); without ``--json`` a short human-readable summary is printed. ``--n`` gives a smaller
-store for quick runs, ``--seed`` seeds the generator, and ``--profile`` prints a cProfile summary
+store for quick runs (``--million`` a 1,000,000-trajectory one: about 14 GB of text in the
+temporary directory, ``--tmp`` chooses where), ``--seed`` seeds the generator, and ``--profile`` prints a cProfile summary
 of each timed phase to stderr (it slows the phases down, so the reported numbers then overstate
 the cost).
 """
@@ -73,7 +88,19 @@ TARGETS = {
     "ingest_traces_per_s": ">= 5000",
     "annotate_p99_ms": "< 20",
     "open_and_list_100k_s": "< 1",
+    "search_ms": "< 200",
 }
+SEARCH_REPEATS = 3
+SEARCH_PAGE = 20
+SEARCHES: dict[str, str] = {
+    "common_word": "wait",
+    "phrase": "Hmm, maybe",
+    "boxed_answer": "\\boxed{123}",
+    "absent_word": "zebra",
+    "common_trigrams": "the sum of the",
+    "two_chars": "x^",
+}
+"""Queries timed by the search phase (name: text)."""
 
 MODELS = (
     "DeepSeek-R1",
@@ -315,17 +342,60 @@ def bench_open_and_list(path: Path, n: int, profiler: Profiler) -> list[float]:
     return times
 
 
+def bench_search(path: Path) -> dict[str, dict[str, Any]]:
+    """Return, per query of :data:`SEARCHES`, the median first-page time and the total."""
+    out: dict[str, dict[str, Any]] = {}
+    store = Store(path)
+    try:
+        for name, text in SEARCHES.items():
+            times: list[float] = []
+            for _ in range(SEARCH_REPEATS):
+                t0 = time.perf_counter()
+                result = store.search(text, limit=SEARCH_PAGE)
+                times.append(time.perf_counter() - t0)
+                if times[-1] > 5:  # a scan: once is enough to know it is slow
+                    break
+            if result.ids and any(s is None for s in result.snippets):
+                raise RuntimeError(f"search {text!r}: a hit without a snippet")
+            out[name] = {
+                "query": text,
+                "ms": round(statistics.median(times) * 1_000, 2),
+                "first_ms": round(times[0] * 1_000, 2),
+                "total": result.total,
+                "total_exact": result.total_exact,
+                "page": len(result.ids),
+            }
+            log(f"search {text!r}: {out[name]['ms']} ms, total {result.total}")
+    finally:
+        store.close()
+    return out
+
+
+def index_size_bytes(path: Path) -> int | None:
+    """Bytes of the FTS5 index's shadow tables, or ``None`` without ``dbstat``."""
+    conn = sqlite3.connect(path)
+    try:
+        (size,) = conn.execute(
+            "SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'trajectory_fts%'"
+        ).fetchone()
+        return None if size is None else int(size)
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
 def db_size_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
 
 
 # -- main ---------------------------------------------------------------------------------------
-def run(n: int, seed: int, profile: bool) -> dict[str, Any]:
+def run(n: int, seed: int, profile: bool, tmp_dir: str | None = None) -> dict[str, Any]:
     profiler = Profiler(profile)
     t_start = time.perf_counter()
     log(f"building a {CORPUS_CHARS / 1e6:.0f} MB corpus (seed {seed})")
     gen = Generator(seed)
-    with tempfile.TemporaryDirectory(prefix="wb-bench-store-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="wb-bench-store-", dir=tmp_dir) as tmp:
         path = Path(tmp) / "bench.db"
         log(f"ingesting {n:,} trajectories into {path}")
         ingest_s, ids, ingest_extra = bench_ingest(path, n, gen, profiler)
@@ -337,11 +407,19 @@ def run(n: int, seed: int, profile: bool) -> dict[str, Any]:
         log(f"timing open + list ({LIST_REPEATS} runs)")
         list_times = bench_open_and_list(path, n, profiler)
 
+        log("timing searches")
+        searches = bench_search(path)
+        index_size = index_size_bytes(path)
+
     lat = np.asarray(latencies)
+    indexed = [q["ms"] for q in searches.values() if len(q["query"]) >= 3]
     result: dict[str, Any] = {
         "ingest_traces_per_s": round(n / ingest_s, 1),
         "annotate_p99_ms": round(float(np.percentile(lat, 99)), 3),
         "open_and_list_100k_s": round(statistics.median(list_times), 4),
+        "search_ms": max(indexed),
+        "search_queries": searches,
+        "search_index_mb": None if index_size is None else round(index_size / 1e6, 1),
         "n": n,
         "seed": seed,
         "batch_size": BATCH,
@@ -366,6 +444,10 @@ def run(n: int, seed: int, profile: bool) -> dict[str, Any]:
         "workbench": workbench.__version__,
         "platform": platform.platform(),
     }
+    if n >= 1_000_000:
+        result["search_1m_ms"] = result["search_ms"]
+        result["open_and_list_1m_s"] = result["open_and_list_100k_s"]
+        result["ingest_1m_traces_per_s"] = result["ingest_traces_per_s"]
     profiler.report()
     return result
 
@@ -380,6 +462,7 @@ def summary(result: dict[str, Any]) -> str:
         ),
         ("annotate p99", result["annotate_p99_ms"], "ms", result["annotate_p99_ms"] < 20),
         ("open + list", result["open_and_list_100k_s"], "s", result["open_and_list_100k_s"] < 1),
+        ("search", result["search_ms"], "ms", result["search_ms"] < 200),
     )
     lines = [
         f"store benchmark: n={result['n']:,}, db {result['db_size_mb']} MB, "
@@ -400,15 +483,21 @@ def summary(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="trajectories (default 100000)")
+    parser.add_argument(
+        "--million", action="store_true", help="1,000,000 trajectories (the search target)"
+    )
+    parser.add_argument("--tmp", help="folder for the temporary store (default: the system's)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the timed phases (summary on stderr)"
     )
     args = parser.parse_args(argv)
+    if args.million:
+        args.n = 1_000_000
     if args.n < 1:
         parser.error("--n must be positive")
-    result = run(args.n, args.seed, args.profile)
+    result = run(args.n, args.seed, args.profile, args.tmp)
     if args.json:
         print(json.dumps(result))
     else:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.cli._common import CliError, print_json, selection_args, store_arg
+from workbench.store._search import one_line
 from workbench.store.importers import (
     FORMATS,
     LAYOUT_NAMES,
@@ -90,7 +91,11 @@ def add_parsers(sub: Any) -> None:
         metavar="KEY=VALUE",
         help="metadata equality (VALUE read as JSON when it parses, else as text)",
     )
-    p.add_argument("--search", help="case-insensitive text in the output or the prompt")
+    p.add_argument(
+        "--search",
+        help="literal text in the output or the prompt (ASCII case ignored); each row then shows "
+        "a snippet around the first match (in --json: a 'snippet' object)",
+    )
     p.add_argument("--limit", type=_count, help="at most this many rows")
     p.add_argument("--offset", type=_count, default=0, help="skip this many rows")
     p.add_argument(
@@ -232,9 +237,13 @@ def _cmd_ls(args: argparse.Namespace) -> int:
             descending=args.desc,
             **_ls_filters(args),
         )
+        snippets = store.search_snippets(frame["id"].to_list(), args.search) if args.search else {}
     if args.json:
         rows = frame.to_dicts()
         for row in rows:
+            if args.search:
+                found = snippets.get(row["id"])
+                row["snippet"] = None if found is None else found.to_dict()
             row["metadata"] = json.loads(row["metadata"])
             score, correct, grader = row.pop("grade"), row.pop("correct"), row.pop("grader")
             row["grade"] = (
@@ -270,8 +279,14 @@ def _cmd_ls(args: argparse.Namespace) -> int:
             )
         )
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    for cells in lines:
+    ids = ["", *frame["id"].to_list()]
+    for tid, cells in zip(ids, lines, strict=True):
         print("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip())
+        if tid in snippets:
+            before, match, after = one_line(snippets[tid])
+            print(
+                f"    {snippets[tid].field}: {_printable(before)}[{_printable(match)}]{_printable(after)}"
+            )
     print(f"({frame.height} trajectories)")
     return 0
 
@@ -282,6 +297,11 @@ def _grade_cell(row: dict[str, Any]) -> str:
     if row["correct"] is not None:
         return "✓" if row["correct"] else "✗"
     return f"{row['grade']:g}"
+
+
+def _printable(text: str) -> str:
+    """Text with control characters (escape sequences of untrusted output) shown as ``\\xNN``."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _clip(text: str, width: int) -> str:

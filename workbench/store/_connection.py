@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from workbench.errors import StoreError
+from workbench.store._search import has_search_index
 from workbench.store.schema import MIGRATIONS, Migration, migrate
 
 __all__ = [
@@ -433,6 +434,16 @@ class StoreConnection:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
+
+    def _search_indexed(self) -> bool:
+        """Whether the open file has the full-text index (cached per connection)."""
+        with self._lock:
+            self._follow()
+            cached = getattr(self, "_indexed", None)
+            if cached is None or cached[0] is not self._conn:
+                cached = (self._conn, has_search_index(self._conn))
+                self._indexed = cached
+            return cached[1]
 
     @property
     def schema_version(self) -> int:

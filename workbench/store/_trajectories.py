@@ -353,7 +353,7 @@ class TrajectoryTables(StoreConnection):
                     f"must be a non-negative integer, got {value!r}"
                     + (" (None for no limit)" if name == "limit" else ""),
                 )
-        where, params, needs_body = build_where(filters)
+        where, params, needs_body = build_where(filters, indexed=self._search_indexed())
         orders = {
             "created": "t.rowid",
             "grade": "t.grade",
@@ -389,7 +389,7 @@ class TrajectoryTables(StoreConnection):
 
     def count(self, **filters: Any) -> int:
         """Return the number of trajectories matching ``filters`` (see :meth:`list_trajectories`)."""
-        where, params, needs_body = build_where(filters)
+        where, params, needs_body = build_where(filters, indexed=self._search_indexed())
         join = " JOIN trajectory_bodies b ON b.traj_rowid = t.rowid" if needs_body else ""
         return int(
             self._read(f"SELECT count(*) FROM trajectories t{join} WHERE {where}", params)[0][0]

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from workbench.errors import ValidationError
+from workbench.store._search import search_clause
 
 __all__ = ["FILTERS", "build_where"]
 
@@ -38,7 +39,12 @@ FILTERS: tuple[str, ...] = (
 * ``correct``: ``True``/``False`` as the grade says (trajectories graded with a score only match
   neither);
 * ``metadata``: ``{key: value}``; a list value means any of them, ``None`` means missing or null;
-* ``search``: case-insensitive substring of the raw output or of the prompt.
+* ``search``: a literal substring of the raw output (thinking included) or of the prompt (its
+  stored JSON), ASCII letters case-insensitive (SQLite's ``LIKE``); ``"``, ``*``, ``-``, ``AND``,
+  ``%`` and ``_`` are plain text. Texts of three or more characters are looked up in the store's
+  FTS5 trigram index first (fast at a million trajectories), then confirmed with ``LIKE``, so the
+  results are exactly those of a scan; one- and two-character texts scan every row. See
+  :mod:`workbench.store._search`.
 """
 
 
@@ -53,13 +59,12 @@ def _json_path(key: str) -> str:
     return f'$."{escaped}"'
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def build_where(filters: Mapping[str, Any]) -> tuple[str, list[Any], bool]:
+def build_where(
+    filters: Mapping[str, Any], *, indexed: bool = False
+) -> tuple[str, list[Any], bool]:
     """Translate keyword filters into ``(where_sql, params, needs_body_join)``.
+
+    ``indexed``: the store has the full-text index (``search`` then narrows rows through it).
 
     Raises
     ------
@@ -134,8 +139,8 @@ def build_where(filters: Mapping[str, Any]) -> tuple[str, list[Any], bool]:
                 params.extend(options)
         elif name == "search":
             needs_body = True
-            pattern = _like_pattern(str(value))
-            clauses.append("(b.raw LIKE ? ESCAPE '\\' OR b.prompt LIKE ? ESCAPE '\\')")
-            params.extend([pattern, pattern])
+            clause, clause_params = search_clause(str(value), indexed=indexed)
+            clauses.append(clause)
+            params.extend(clause_params)
     where = " AND ".join(clauses) if clauses else "1"
     return where, params, needs_body

@@ -16,12 +16,16 @@ Layout choices, for speed at 100k+ trajectories:
   ``[layers, heads, S, S]``, packed), one per trajectory and model.
 * ``dedup_key`` makes imports idempotent: ``source`` + ``source_id`` when the record had an id,
   a content hash when it did not, the trajectory id for generated trajectories.
+* ``trajectory_fts`` (version 7) is the FTS5 trigram index of each body's ``prompt`` and ``raw``,
+  kept in sync by triggers (:mod:`workbench.store._search`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+
+from workbench.store._search import create_search_index
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate"]
 
@@ -221,7 +225,17 @@ def _v6(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+
+def _v7(conn: sqlite3.Connection) -> None:
+    """Full-text search: the FTS5 trigram index of prompts and outputs, and its triggers.
+
+    Builds the index of every stored trajectory in batches (a progress bar for large stores),
+    inside the migration's one transaction: a crash leaves the store at version 6, intact.
+    """
+    create_search_index(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 """``MIGRATIONS[i]`` moves a database from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -17,7 +17,8 @@ One verb set: ``add_*`` writes (:meth:`~Store.add`, :meth:`~Store.add_trajectori
 ``list_*`` returns polars frames (:meth:`~Store.list_trajectories`, :meth:`~Store.list_annotations`,
 :meth:`~Store.list_pairs`, :meth:`~Store.list_attention`, :meth:`~Store.list_segment_attention`,
 :meth:`~Store.list_importance_experiments`) and
-``iter_*`` streams (:meth:`~Store.iter_trajectories`). ``save`` and ``update`` rewrite a stored
+``iter_*`` streams (:meth:`~Store.iter_trajectories`); :meth:`~Store.search` finds text (a page of
+ids with a snippet around each match, and the total). ``save`` and ``update`` rewrite a stored
 trajectory. The names of earlier releases (``list``, ``annotate``, ``segments``, …; see
 :data:`DEPRECATED_NAMES`) still work for one release and warn.
 
@@ -36,6 +37,7 @@ from typing import Any
 
 from workbench.store._annotations import AnnotationTables
 from workbench.store._connection import DEFAULT_STORE, STORE_ENV, resolve_store_path
+from workbench.store._searching import SearchResult, TextSearch
 from workbench.store._trajectories import LIST_SCHEMA, AddResult
 from workbench.store.attention import AttentionStore
 from workbench.store.importance import ImportanceStore
@@ -46,13 +48,14 @@ __all__ = [
     "LIST_SCHEMA",
     "STORE_ENV",
     "AddResult",
+    "SearchResult",
     "Store",
     "open_store",
     "resolve_store_path",
 ]
 
 
-class Store(AnnotationTables, AttentionStore, ImportanceStore):
+class Store(TextSearch, AnnotationTables, AttentionStore, ImportanceStore):
     """A workbench store: one SQLite file.
 
     Parameters
