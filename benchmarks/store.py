@@ -13,6 +13,12 @@ occasional "Wait," and "Hmm,"); a model name out of six; ``source``/``source_id`
     ``n`` divided by the wall time of constructing the :class:`~workbench.Trajectory` objects from
     their raw ``<think>…</think>`` strings (which parses and validates them) and storing them with
     :meth:`Store.add_trajectories` in batches of 2,000. Only construction and ``add_trajectories`` are timed.
+    Adding does not index the text for search (the index is deferred; searches stay exact by
+    scanning what is not indexed yet), so the indexing is timed on its own:
+``index_traces_per_s`` (and ``index_s``, ``ingest_and_index_traces_per_s``)
+    ``n`` divided by the wall time of :meth:`Store.index_search` right after ingest, which puts
+    every trajectory in the FTS5 trigram index; the combined figure is ``n`` over ingest plus
+    indexing (what a synchronous index would have cost).
 ``annotate_p99_ms`` (and ``annotate_p50_ms``)
     After ingest, a fresh :class:`Store` on the same file times 1,000 individual
     :meth:`Store.add_annotation` calls on random trajectories, mixing ``rating`` (1–5), ``label``,
@@ -31,6 +37,9 @@ occasional "Wait," and "Hmm,"); a model name out of six; ``source``/``source_id`
     With every store closed: wall time of ``Store(path)`` plus ``store.list_trajectories()`` returning all rows
     as a polars DataFrame. Repeated 3 times; the median is reported, and the first run (the
     coldest, though the file is still in the OS page cache) separately.
+``open_and_first_page_s``
+    What a browser of the store waits for: ``Store(path)``, the first 50 rows of
+    ``list_trajectories(limit=50)`` and the exact total ``store.count()`` (median of 3).
 
 Targets (for context; nothing here depends on them)
 ----------------------------------------------------
@@ -306,6 +315,21 @@ def bench_ingest(
     return timed, ids, extra
 
 
+def bench_index(path: Path, n: int) -> float:
+    """Return the wall time of indexing every trajectory for search (``Store.index_search``)."""
+    store = Store(path)
+    try:
+        t0 = time.perf_counter()
+        indexed = store.index_search(progress=False)
+        elapsed = time.perf_counter() - t0
+        pending = store.search_pending
+    finally:
+        store.close()
+    if indexed != n or pending:
+        raise RuntimeError(f"indexed {indexed:,} of {n:,} trajectories ({pending:,} left)")
+    return elapsed
+
+
 def bench_annotate(path: Path, ids: list[str], gen: Generator, profiler: Profiler) -> list[float]:
     """Return the latency of each annotate call in milliseconds."""
     plan = [(gen.rng.choice(ids), *gen.annotation()) for _ in range(N_ANNOTATIONS)]
@@ -339,6 +363,22 @@ def bench_open_and_list(path: Path, n: int, profiler: Profiler) -> list[float]:
         if frame.height != n:
             raise RuntimeError(f"list() returned {frame.height} rows, expected {n}")
         del frame
+    return times
+
+
+def bench_open_first_page(path: Path, n: int) -> list[float]:
+    """Return the wall time of each ``Store(path)`` + first page of 50 rows + exact total."""
+    times: list[float] = []
+    for _ in range(LIST_REPEATS):
+        gc.collect()
+        t0 = time.perf_counter()
+        store = Store(path)
+        page = store.list_trajectories(limit=50)
+        total = store.count()
+        times.append(time.perf_counter() - t0)
+        store.close()
+        if page.height != min(50, n) or total != n:
+            raise RuntimeError(f"first page {page.height} rows, total {total}, expected {n}")
     return times
 
 
@@ -399,6 +439,8 @@ def run(n: int, seed: int, profile: bool, tmp_dir: str | None = None) -> dict[st
         path = Path(tmp) / "bench.db"
         log(f"ingesting {n:,} trajectories into {path}")
         ingest_s, ids, ingest_extra = bench_ingest(path, n, gen, profiler)
+        log(f"indexing {n:,} trajectories for search")
+        index_s = bench_index(path, n)
         size = db_size_bytes(path)
 
         log(f"timing {N_ANNOTATIONS:,} annotate calls")
@@ -406,6 +448,7 @@ def run(n: int, seed: int, profile: bool, tmp_dir: str | None = None) -> dict[st
 
         log(f"timing open + list ({LIST_REPEATS} runs)")
         list_times = bench_open_and_list(path, n, profiler)
+        page_times = bench_open_first_page(path, n)
 
         log("timing searches")
         searches = bench_search(path)
@@ -415,6 +458,8 @@ def run(n: int, seed: int, profile: bool, tmp_dir: str | None = None) -> dict[st
     indexed = [q["ms"] for q in searches.values() if len(q["query"]) >= 3]
     result: dict[str, Any] = {
         "ingest_traces_per_s": round(n / ingest_s, 1),
+        "index_traces_per_s": round(n / index_s, 1),
+        "ingest_and_index_traces_per_s": round(n / (ingest_s + index_s), 1),
         "annotate_p99_ms": round(float(np.percentile(lat, 99)), 3),
         "open_and_list_100k_s": round(statistics.median(list_times), 4),
         "search_ms": max(indexed),
@@ -424,6 +469,7 @@ def run(n: int, seed: int, profile: bool, tmp_dir: str | None = None) -> dict[st
         "seed": seed,
         "batch_size": BATCH,
         "ingest_s": round(ingest_s, 3),
+        "index_s": round(index_s, 3),
         "ingest_mb_per_s": round(ingest_extra["mean_raw_chars"] * n / ingest_s / 1e6, 2),
         "generation_s": round(ingest_extra["generation_s"], 3),
         "annotate_n": len(latencies),
@@ -431,6 +477,7 @@ def run(n: int, seed: int, profile: bool, tmp_dir: str | None = None) -> dict[st
         "annotate_mean_ms": round(float(lat.mean()), 3),
         "annotate_max_ms": round(float(lat.max()), 3),
         "open_and_list_first_s": round(list_times[0], 4),
+        "open_and_first_page_s": round(statistics.median(page_times), 4),
         "open_and_list_runs_s": [round(t, 4) for t in list_times],
         "db_size_mb": round(size / 1e6, 1),
         "mean_thinking_chars": round(ingest_extra["mean_thinking_chars"], 1),
@@ -447,6 +494,7 @@ def run(n: int, seed: int, profile: bool, tmp_dir: str | None = None) -> dict[st
     if n >= 1_000_000:
         result["search_1m_ms"] = result["search_ms"]
         result["open_and_list_1m_s"] = result["open_and_list_100k_s"]
+        result["open_and_first_page_1m_s"] = result["open_and_first_page_s"]
         result["ingest_1m_traces_per_s"] = result["ingest_traces_per_s"]
     profiler.report()
     return result
@@ -475,7 +523,9 @@ def summary(result: dict[str, Any]) -> str:
         )
     lines.append(
         f"  (annotate p50 {result['annotate_p50_ms']} ms; "
-        f"first open + list {result['open_and_list_first_s']} s)"
+        f"first open + list {result['open_and_list_first_s']} s; open + first page "
+        f"{result['open_and_first_page_s']} s; indexing {result['index_traces_per_s']:,.0f} "
+        "traces/s)"
     )
     return "\n".join(lines)
 

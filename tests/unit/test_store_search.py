@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import warnings
 from pathlib import Path
 
 import pytest
@@ -125,20 +126,38 @@ def synthetic(n: int, seed: int = 0) -> list[Trajectory]:
     return out
 
 
-@pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, tuple[str, str]]]:
-    path = tmp_path_factory.mktemp("search") / "big.db"
+def _build(path: Path, *, indexed_upto: int) -> dict[str, tuple[str, str]]:
+    """10,000 trajectories, the first ``indexed_upto`` of them in the index, the rest pending."""
     items = synthetic(10_000)
     with Store(path) as store:
         for start in range(0, len(items), 2_000):
+            if start == indexed_upto:
+                assert store.index_search() == indexed_upto
             store.add_trajectories(items[start : start + 2_000])
-    return path, texts_of(path)
+        if indexed_upto >= len(items):
+            store.index_search()
+        assert store.search_pending == len(items) - indexed_upto
+    return texts_of(path)
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, tuple[str, str]]]:
+    """A fully indexed store."""
+    path = tmp_path_factory.mktemp("search") / "big.db"
+    return path, _build(path, indexed_upto=10_000)
+
+
+@pytest.fixture(scope="module")
+def half(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, tuple[str, str]]]:
+    """A store whose last 6,000 trajectories were added after the index last caught up."""
+    path = tmp_path_factory.mktemp("search") / "half.db"
+    return path, _build(path, indexed_upto=4_000)
 
 
 def test_index_is_created_and_used(big: tuple[Path, dict[str, tuple[str, str]]]) -> None:
     path, _ = big
     with Store(path) as store:
-        assert store.schema_version == len(MIGRATIONS) == 5
+        assert store.schema_version == len(MIGRATIONS) == 7
         assert store._search_indexed()
         where, params, _ = build_where({"search": "wait"}, indexed=True)
         plan = " ".join(
@@ -152,13 +171,18 @@ def test_index_is_created_and_used(big: tuple[Path, dict[str, tuple[str, str]]])
         assert "VIRTUAL TABLE INDEX" in plan and FTS_TABLE in plan
 
 
+@pytest.mark.parametrize("store_kind", ["indexed", "pending"])
 @pytest.mark.parametrize("query", QUERIES)
 def test_search_equals_a_full_scan(
-    big: tuple[Path, dict[str, tuple[str, str]]], query: str
+    big: tuple[Path, dict[str, tuple[str, str]]],
+    half: tuple[Path, dict[str, tuple[str, str]]],
+    query: str,
+    store_kind: str,
 ) -> None:
-    path, texts = big
+    path, texts = big if store_kind == "indexed" else half
     expected = full_scan(texts, query)
-    with Store(path, readonly=True) as store:
+    with Store(path, readonly=True) as store, warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the pending store's "not indexed" hint
         got = store.list_trajectories(search=query, columns=["id"])["id"].to_list()
         assert got == expected
         assert store.count(search=query) == len(expected)
@@ -306,3 +330,78 @@ def test_search_rejects_bad_arguments(tmp_path: Path) -> None:
         with pytest.raises(wb.ValidationError, match="filter"):
             store.search("x", modle="m")
     assert StoreError  # the store's errors stay importable here
+
+
+def test_adding_defers_indexing_and_searches_stay_exact(tmp_path: Path) -> None:
+    path = tmp_path / "deferred.db"
+    items = synthetic(1_500, seed=5)
+    with Store(path) as store:
+        store.add_trajectories(items[:1_200])
+        assert store.search_pending == 1_200  # nothing indexed on add
+        with pytest.warns(RuntimeWarning, match=r"1,200 trajectories .*store.index_search\(\)"):
+            got = store.list_trajectories(search="naïve", columns=["id"])["id"].to_list()
+        assert got == full_scan(texts_of(path), "naïve")
+        assert store.search_pending == 1_200  # too many to index inside a search
+        seen: list[tuple[int, int]] = []
+        from workbench.store import _search
+
+        real = _search.progress_reporter
+
+        def spy(total: int, **kw: object) -> object:
+            seen.append((total, -2))
+            return real(total, **kw)  # type: ignore[arg-type]
+
+        _search_mod = __import__("workbench.store._searching", fromlist=["x"])
+        orig = _search_mod.progress_reporter
+        _search_mod.progress_reporter = spy
+        try:
+            assert store.index_search(progress=False) == 1_200
+        finally:
+            _search_mod.progress_reporter = orig
+        assert seen == [(1_200, -2)] and store.search_pending == 0
+        # a live session's trickle is indexed by the next search, with no warning
+        store.add_trajectories(items[1_200:])
+        assert store.search_pending == 300
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            result = store.search("naïve", limit=10_000)
+        assert store.search_pending == 0
+        assert result.ids == full_scan(texts_of(path), "naïve") and result.total_exact
+        assert result.total == len(result.ids)
+    _integrity(path)
+    with Store(path, readonly=True) as ro:
+        assert ro.index_search() == 0 and ro.search_pending == 0
+
+
+def test_pending_rows_can_be_edited_and_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "edits.db"
+    with Store(path) as store:
+        kept = Trajectory(prompt="p1", raw="<think>indexed alpha</think>a", source_id="1")
+        store.add(kept)
+        store.index_search()
+        late = Trajectory(prompt="p2", raw="<think>pending beta</think>b", source_id="2")
+        store.add(late)
+        assert store.search_pending == 1
+        late.raw = "<think>pending gamma</think>g"
+        late.thinking_span, late.answer_span = (7, 22), (30, 31)
+        store.save(late)  # the update trigger leaves a pending row pending
+        kept.raw = "<think>indexed delta</think>d"
+        kept.thinking_span, kept.answer_span = (7, 20), (28, 29)
+        store.save(kept)  # and re-indexes an indexed one
+        assert store.search_pending == 1
+    # (the FTS5 integrity check compares the index with every body, so it runs once none wait)
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "DELETE FROM trajectory_bodies WHERE traj_rowid = (SELECT rowid FROM trajectories"
+        " WHERE id = ?)",
+        (late.id,),
+    )
+    conn.execute("DELETE FROM trajectories WHERE id = ?", (late.id,))
+    conn.commit()
+    (left,) = conn.execute("SELECT count(*) FROM search_pending").fetchone()
+    conn.close()
+    assert left == 0  # a deleted pending row leaves the queue, and the index is untouched
+    _integrity(path)
+    with Store(path) as store:
+        assert store.search("delta").ids == [kept.id] and store.search("alpha").ids == []
+        assert store.search("gamma").ids == [] and store.search("beta").ids == []

@@ -1,10 +1,11 @@
-"""Commands over the store: import, ls, show, info."""
+"""Commands over the store: import, index, ls, show, info."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -70,6 +71,19 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--join", metavar="FILE", help="merge in the records of FILE that share --on")
     p.add_argument("--on", metavar="FIELD", help="the field to join on (e.g. prompt, question_id)")
     p.add_argument("--json", action="store_true", help="print the reports as JSON")
+    p.add_argument(
+        "--no-index",
+        action="store_true",
+        help="leave the imported text out of the search index for now (searches stay exact but "
+        "scan it; index it later with 'workbench index')",
+    )
+
+    p = sub.add_parser(
+        "index",
+        help="bring the search index up to date (after adding many trajectories from Python)",
+    )
+    store_arg(p)
+    p.add_argument("--json", action="store_true", help="print {'indexed', 'seconds'} as JSON")
 
     p = sub.add_parser("ls", help="list trajectories")
     store_arg(p)
@@ -154,6 +168,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
             reports.append(report)
             if not args.json:
                 print(report.summary())
+        if not args.no_index:
+            store.index_search(progress=None if interactive else False)
     if args.json:
         print_json([r.to_dict() for r in reports])
     rejected = sum(len(r.errors) for r in reports)
@@ -357,6 +373,11 @@ def _cmd_info(args: argparse.Namespace) -> int:
         f"trajectories  {counts['trajectories']}  (graded {info['graded']}); segments "
         f"{counts['segments']}; annotations {counts['annotations']}; pairs {counts['pairs']}"
     )
+    if info["search_pending"]:
+        print(
+            f"search index  {info['search_pending']:,} trajectories not indexed yet (searches "
+            "scan them): workbench index"
+        )
     for title, key in (("models", "models"), ("sources", "sources"), ("think formats", "think_formats"),
                        ("statuses", "statuses")):  # fmt: skip
         items = list(info[key].items())
@@ -366,4 +387,29 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"import": _cmd_import, "ls": _cmd_ls, "show": _cmd_show, "info": _cmd_info}
+def _cmd_index(args: argparse.Namespace) -> int:
+    with Store(args.store, create=False) as store:
+        if not store.has_search_index:
+            raise CliError(
+                f"{store.path} has no search index: this Python's SQLite lacks FTS5 (searches "
+                "scan every row); use a Python whose sqlite3 has FTS5 (SQLite >= 3.34)"
+            )
+        t0 = time.perf_counter()
+        indexed = store.index_search(progress=None if sys.stderr.isatty() else False)
+        seconds = time.perf_counter() - t0
+    if args.json:
+        print_json({"indexed": indexed, "seconds": round(seconds, 3)})
+    elif indexed:
+        print(f"indexed {indexed:,} trajectories for search in {seconds:.1f} s")
+    else:
+        print("the search index is up to date")
+    return 0
+
+
+COMMANDS = {
+    "import": _cmd_import,
+    "index": _cmd_index,
+    "ls": _cmd_ls,
+    "show": _cmd_show,
+    "info": _cmd_info,
+}

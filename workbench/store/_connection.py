@@ -6,13 +6,19 @@ import os
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Self
 
 from workbench.errors import StoreError
-from workbench.store._search import has_search_index
+from workbench.store._search import (
+    AUTO_INDEX_ROWS,
+    has_search_index,
+    index_pending,
+    pending_rows,
+)
 from workbench.store.schema import MIGRATIONS, Migration, migrate
 
 __all__ = [
@@ -444,6 +450,44 @@ class StoreConnection:
                 cached = (self._conn, has_search_index(self._conn))
                 self._indexed = cached
             return cached[1]
+
+    def _search_ready(self) -> bool:
+        """Prepare a text search; return whether the index can be used.
+
+        A writable store first indexes a short pending tail (at most
+        :data:`~workbench.store._search.AUTO_INDEX_ROWS` rows, skipped if another writer holds the
+        file); a longer tail is scanned by the search (exact, slower) and a warning says once per
+        store how to index it.
+        """
+        if not self._search_indexed():
+            return False
+        with self._reading() as conn:
+            pending = pending_rows(conn)
+        if not pending:
+            return True
+        if pending <= AUTO_INDEX_ROWS:  # a short tail: index it (a read-only store scans it)
+            if not self.readonly:
+                with (
+                    suppress(sqlite3.OperationalError, StoreError),
+                    self._write(durable=False) as c,
+                ):
+                    index_pending(c, AUTO_INDEX_ROWS)
+            return True
+        if not getattr(self, "_warned_pending", False):
+            self._warned_pending = True
+            fix = (
+                "open it writable and run store.index_search()"
+                if self.readonly
+                else "run store.index_search()"
+            )
+            warnings.warn(
+                f"{pending:,} trajectories of {self.path} are not in the search index yet, so "
+                f"searches scan their text (same results, slower): {fix} or "
+                f"`workbench index {self.path}` (about 1 ms per 12 KB trajectory)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return True
 
     @property
     def schema_version(self) -> int:

@@ -10,14 +10,24 @@ three or more characters can be looked up; ``detail=none`` keeps only which rows
 (about 0.2× the text's size on the benchmark's prose, against 2.4× for ``detail=full``, and twice
 as fast to write), ``columnsize=0`` skips the per-row length table nobody reads.
 
-Keeping it in sync
-------------------
-Triggers on ``trajectory_bodies`` (insert, delete, and an update that changes ``prompt`` or
-``raw``) write the index in the same statement, hence in the same transaction, as the text. We
-chose triggers over explicit writes in the store's add/save paths because every path that
-writes a body (``add_trajectories``, ``save``, importers, a future delete, a hand-written
-``UPDATE`` in a repair script) is covered without being remembered, and an external-content
-index that misses one delete is silently wrong (FTS5 must be told the old text to remove it).
+Keeping it in sync (a deferred index, exact searches)
+----------------------------------------------------
+Trigram indexing costs about 1 ms of CPU per 12 KB trajectory, ten times what storing it costs,
+so the index is *deferred*: a trigger on ``trajectory_bodies`` records each new row's id in
+``search_pending`` (an integer table, cheap to write) and :func:`index_pending` indexes the
+pending rows later, in short transactions. A search looks up the index **and** scans the pending
+rows with ``LIKE``, so its results are exact at every moment; only its speed depends on how many
+rows wait. The store indexes the pending rows itself before a search on a writable store when
+there are at most :data:`AUTO_INDEX_ROWS` of them (a live session's trickle), and otherwise
+scans them and says, once, how to index them (``Store.index_search()``, ``workbench index``;
+``workbench import`` indexes what it imported).
+
+Triggers also cover a delete and an update that changes ``prompt`` or ``raw``: an indexed row is
+removed from the index with its old text (FTS5 external content must be told the old text), a
+pending row just leaves ``search_pending``. We chose triggers over explicit writes in the
+store's add/save paths because every path that writes a body (``add_trajectories``, ``save``,
+importers, a future delete, a hand-written ``UPDATE`` in a repair script) is covered without
+being remembered.
 
 Query semantics (identical to the LIKE search it replaces)
 ----------------------------------------------------------
@@ -44,21 +54,33 @@ from functools import cache
 from typing import Any
 
 __all__ = [
+    "AUTO_INDEX_ROWS",
     "FTS_TABLE",
     "MIN_INDEXED_CHARS",
+    "PENDING_TABLE",
     "Snippet",
     "build_search_index",
+    "candidates_sql",
     "create_search_index",
     "fts5_available",
     "has_search_index",
+    "index_pending",
     "like_pattern",
     "match_expression",
+    "pending_rows",
+    "progress_reporter",
     "search_clause",
     "snippet",
 ]
 
 FTS_TABLE = "trajectory_fts"
 """Name of the FTS5 table (external content over ``trajectory_bodies``)."""
+
+PENDING_TABLE = "search_pending"
+"""Ids (``traj_rowid``) of the bodies written since the index last caught up."""
+
+AUTO_INDEX_ROWS = 1_000
+"""Most pending rows a search on a writable store indexes first (about 1 s of CPU at 12 KB)."""
 
 MIN_INDEXED_CHARS = 3
 """Shortest search text the trigram index can answer; shorter texts scan every row."""
@@ -75,18 +97,24 @@ _DDL: tuple[str, ...] = (
     content='trajectory_bodies', content_rowid='traj_rowid',
     tokenize='trigram', detail=none, columnsize=0
 )""",
+    f"CREATE TABLE {PENDING_TABLE} (traj_rowid INTEGER PRIMARY KEY)",
     f"""CREATE TRIGGER {FTS_TABLE}_insert AFTER INSERT ON trajectory_bodies BEGIN
-    INSERT INTO {FTS_TABLE}(rowid, prompt, raw) VALUES (new.traj_rowid, new.prompt, new.raw);
+    INSERT OR IGNORE INTO {PENDING_TABLE}(traj_rowid) VALUES (new.traj_rowid);
 END""",
     f"""CREATE TRIGGER {FTS_TABLE}_delete AFTER DELETE ON trajectory_bodies BEGIN
     INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, prompt, raw)
-        VALUES ('delete', old.traj_rowid, old.prompt, old.raw);
+        SELECT 'delete', old.traj_rowid, old.prompt, old.raw
+        WHERE NOT EXISTS (SELECT 1 FROM {PENDING_TABLE} WHERE traj_rowid = old.traj_rowid);
+    DELETE FROM {PENDING_TABLE} WHERE traj_rowid = old.traj_rowid;
 END""",
     f"""CREATE TRIGGER {FTS_TABLE}_update AFTER UPDATE OF prompt, raw ON trajectory_bodies
 WHEN old.prompt IS NOT new.prompt OR old.raw IS NOT new.raw BEGIN
     INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, prompt, raw)
-        VALUES ('delete', old.traj_rowid, old.prompt, old.raw);
-    INSERT INTO {FTS_TABLE}(rowid, prompt, raw) VALUES (new.traj_rowid, new.prompt, new.raw);
+        SELECT 'delete', old.traj_rowid, old.prompt, old.raw
+        WHERE NOT EXISTS (SELECT 1 FROM {PENDING_TABLE} WHERE traj_rowid = old.traj_rowid);
+    INSERT INTO {FTS_TABLE}(rowid, prompt, raw)
+        SELECT new.traj_rowid, new.prompt, new.raw
+        WHERE NOT EXISTS (SELECT 1 FROM {PENDING_TABLE} WHERE traj_rowid = new.traj_rowid);
 END""",
 )
 
@@ -154,7 +182,7 @@ def build_search_index(
     rows.
     """
     (total,) = conn.execute("SELECT count(*) FROM trajectory_bodies").fetchone()
-    report = progress if progress is not None else _default_progress(int(total))
+    report = progress if progress is not None else progress_reporter(int(total))
     done, last = 0, 0
     while True:
         row = conn.execute(
@@ -176,15 +204,50 @@ def build_search_index(
     return done
 
 
-def _default_progress(total: int) -> Callable[[int, int], None]:
-    if total < _PROGRESS_MIN_ROWS:
+def pending_rows(conn: sqlite3.Connection) -> int:
+    """Return how many stored bodies wait to be indexed (0 without the index)."""
+    return int(conn.execute(f"SELECT count(*) FROM {PENDING_TABLE}").fetchone()[0])
+
+
+def index_pending(conn: sqlite3.Connection, limit: int = BUILD_BATCH) -> int:
+    """Index up to ``limit`` pending rows (lowest ids first); return how many were indexed.
+
+    The caller holds the write transaction, so the rows leave ``search_pending`` in the same
+    transaction as they enter the index: a crash midway leaves them pending, never lost.
+    """
+    row = conn.execute(
+        f"SELECT max(traj_rowid), count(*) FROM (SELECT traj_rowid FROM {PENDING_TABLE}"
+        " ORDER BY traj_rowid LIMIT ?)",
+        (limit,),
+    ).fetchone()
+    if not row[1]:
+        return 0
+    upto = int(row[0])
+    conn.execute(
+        f"INSERT INTO {FTS_TABLE}(rowid, prompt, raw) SELECT b.traj_rowid, b.prompt, b.raw"
+        f" FROM {PENDING_TABLE} p JOIN trajectory_bodies b ON b.traj_rowid = p.traj_rowid"
+        " WHERE p.traj_rowid <= ?",
+        (upto,),
+    )
+    conn.execute(f"DELETE FROM {PENDING_TABLE} WHERE traj_rowid <= ?", (upto,))
+    return int(row[1])
+
+
+def progress_reporter(
+    total: int, *, desc: str = "building the search index", minimum: int = _PROGRESS_MIN_ROWS
+) -> Callable[[int, int], None]:
+    """Return ``update(done, total)`` drawing a bar on stderr (``total < 0``: finished).
+
+    Nothing is drawn when ``total < minimum``; a tqdm bar when tqdm is installed, else a line.
+    """
+    if total < minimum:
         return lambda done, total: None
     try:
         from tqdm.auto import tqdm
     except ImportError:
         tqdm = None
     if tqdm is not None:
-        bar = tqdm(total=total, desc="workbench: building the search index", unit="traj")
+        bar = tqdm(total=total, desc=f"workbench: {desc}", unit="traj")
 
         def update(done: int, of: int) -> None:
             if of < 0:
@@ -196,7 +259,7 @@ def _default_progress(total: int) -> Callable[[int, int], None]:
 
     def line(done: int, of: int) -> None:
         end = "\n" if of < 0 else ""
-        sys.stderr.write(f"\rworkbench: building the search index: {done:,}/{total:,}{end}")
+        sys.stderr.write(f"\rworkbench: {desc}: {done:,}/{total:,}{end}")
         sys.stderr.flush()
 
     return line
@@ -231,17 +294,23 @@ def match_expression(text: str) -> str | None:
 def search_clause(text: str, *, indexed: bool) -> tuple[str, list[Any]]:
     """Return ``(sql, params)`` for ``search=text`` over ``trajectories t`` joined to bodies ``b``.
 
-    With ``indexed`` and three or more characters, the index narrows the rows first; ``LIKE``
-    on ``b.raw`` / ``b.prompt`` always decides (see the module's docstring).
+    With ``indexed`` and three or more characters, the index (plus the pending rows it has not
+    caught up with) narrows the rows first; ``LIKE`` on ``b.raw`` / ``b.prompt`` always decides
+    (see the module's docstring).
     """
     pattern = like_pattern(text)
     like = "(b.raw LIKE ? ESCAPE '\\' OR b.prompt LIKE ? ESCAPE '\\')"
     expression = match_expression(text) if indexed else None
     if expression is None:
         return like, [pattern, pattern]
+    return f"t.rowid IN ({candidates_sql()}) AND {like}", [expression, pattern, pattern]
+
+
+def candidates_sql() -> str:
+    """Return the SQL of the candidate rowids for one ``MATCH ?``: index hits and pending rows."""
     return (
-        f"t.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?) AND {like}",
-        [expression, pattern, pattern],
+        f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
+        f" UNION ALL SELECT traj_rowid FROM {PENDING_TABLE}"
     )
 
 

@@ -7,10 +7,15 @@ from typing import Any
 
 from workbench.errors import ValidationError
 from workbench.store._search import (
+    BUILD_BATCH,
     FTS_TABLE,
+    PENDING_TABLE,
     Snippet,
+    index_pending,
     like_pattern,
     match_expression,
+    pending_rows,
+    progress_reporter,
     prompt_contents,
     snippet,
 )
@@ -164,6 +169,65 @@ class TextSearch(TrajectoryTables):
             filters=dict(filters),
         )
 
+    @property
+    def has_search_index(self) -> bool:
+        """Whether the file has the full-text index (``False`` when this SQLite lacks FTS5)."""
+        return self._search_indexed()
+
+    @property
+    def search_pending(self) -> int:
+        """Trajectories stored since the search index last caught up (0 without an index).
+
+        Searches are exact regardless (they scan these rows); :meth:`index_search` indexes them.
+        """
+        if not self._search_indexed():
+            return 0
+        with self._reading() as conn:
+            return pending_rows(conn)
+
+    def index_search(self, *, progress: bool | None = None) -> int:
+        """Bring the full-text index up to date with every stored trajectory; return rows indexed.
+
+        Adding trajectories does not index their text (trigram indexing costs about ten times
+        what storing does), so that ingest stays fast; a search scans the rows not yet indexed.
+        Call this after a large import (``workbench import`` does) to make searches fast again.
+        Rows are indexed :data:`~workbench.store._search.BUILD_BATCH` per transaction: an
+        interruption keeps what was indexed, and other writers are never blocked for long.
+
+        Parameters
+        ----------
+        progress
+            Show a progress bar on stderr; ``None`` (default) shows one for 20,000 rows or more.
+
+        Examples
+        --------
+        >>> import workbench as wb
+        >>> store = wb.Store(":memory:")
+        >>> _ = store.add(wb.Trajectory(prompt="2+2?", raw="<think>Wait, 2+2=4</think>4"))
+        >>> store.search_pending, store.index_search(), store.search_pending
+        (1, 1, 0)
+        """
+        if not self._search_indexed():
+            return 0
+        total = self.search_pending
+        if not total:
+            return 0
+        report = progress_reporter(
+            total,
+            desc="indexing trajectories for search",
+            minimum=0 if progress else (20_000 if progress is None else total + 1),
+        )
+        done = 0
+        while True:
+            with self._write() as conn:
+                n = index_pending(conn, BUILD_BATCH)
+            if not n:
+                break
+            done += n
+            report(min(done, total), total)
+        report(done, -1)
+        return done
+
     def search_snippets(
         self, ids: list[str], query: str, *, context: int = 60
     ) -> dict[str, Snippet]:
@@ -196,36 +260,42 @@ class TextSearch(TrajectoryTables):
 
     def _search_total(self, query: str, filters: dict[str, Any]) -> tuple[int, bool]:
         """Return ``(total, exact)`` for ``query`` under ``filters``."""
-        expression = match_expression(query) if self._search_indexed() else None
+        expression = match_expression(query) if self._search_ready() else None
         if expression is None:  # no index, or too short for it: a scan gives the exact count
             return self.count(search=query, **filters), True
-        if filters:
-            where, params, _ = build_where(filters)
-            candidates = int(
-                self._read(
-                    f"SELECT count(*) FROM trajectories t WHERE t.rowid IN (SELECT rowid FROM"
-                    f" {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?) AND {where}",
-                    [expression, *params],
-                )[0][0]
-            )
-        else:
-            candidates = int(
-                self._read(
-                    f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?", [expression]
-                )[0][0]
-            )
-        if candidates <= EXACT_COUNT_LIMIT:
-            return (self.count(search=query, **filters) if candidates else 0), True
-        # confirm the first ESTIMATE_SAMPLE candidates (rowid order) and scale their share
         where, params, _ = build_where(filters)
         pattern = like_pattern(query)
+        like = "(b.raw LIKE ? ESCAPE '\\' OR b.prompt LIKE ? ESCAPE '\\')"
+        # CROSS JOIN keeps the candidates the outer loop (the planner would rather scan bodies)
+        bodies = (
+            " CROSS JOIN trajectories t ON t.rowid = c.r"
+            " CROSS JOIN trajectory_bodies b ON b.traj_rowid = c.r"
+        )
+        # rows the index has not caught up with are counted exactly (the search scans them anyway)
+        (pending,) = self._read(
+            f"SELECT count(*) FROM (SELECT traj_rowid AS r FROM {PENDING_TABLE}) AS c{bodies}"
+            f" WHERE {like} AND {where}",
+            [pattern, pattern, *params],
+        )[0]
+        hits = f"SELECT rowid AS r FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
+        if filters:
+            sql = f"SELECT count(*) FROM ({hits}) AS c CROSS JOIN trajectories t ON t.rowid = c.r"
+            candidates = int(self._read(f"{sql} WHERE {where}", [expression, *params])[0][0])
+        else:
+            candidates = int(self._read(f"SELECT count(*) FROM ({hits})", [expression])[0][0])
+
+        def exact() -> int:
+            sql = f"SELECT count(*) FROM ({hits}) AS c{bodies} WHERE {like} AND {where}"
+            return int(self._read(sql, [expression, pattern, pattern, *params])[0][0])
+
+        if candidates <= EXACT_COUNT_LIMIT:
+            return (exact() if candidates else 0) + int(pending), True
+        # confirm the first ESTIMATE_SAMPLE candidates (rowid order) and scale their share
         looked, matched = self._read(
-            "SELECT count(*), coalesce(sum(CASE WHEN b.raw LIKE ? ESCAPE '\\' OR b.prompt LIKE ?"
-            f" ESCAPE '\\' THEN 1 ELSE 0 END), 0) FROM (SELECT rowid AS r FROM {FTS_TABLE} WHERE"
-            f" {FTS_TABLE} MATCH ? ORDER BY rowid LIMIT ?) AS c JOIN trajectories t ON t.rowid = c.r"
-            f" JOIN trajectory_bodies b ON b.traj_rowid = c.r WHERE {where}",
+            f"SELECT count(*), coalesce(sum(CASE WHEN {like} THEN 1 ELSE 0 END), 0)"
+            f" FROM ({hits} ORDER BY r LIMIT ?) AS c{bodies} WHERE {where}",
             [pattern, pattern, expression, ESTIMATE_SAMPLE, *params],
         )[0]
         if not looked:  # none of the first candidates passes the other filters: count them all
-            return self.count(search=query, **filters), True
-        return round(candidates * int(matched) / int(looked)), False
+            return exact() + int(pending), True
+        return round(candidates * int(matched) / int(looked)) + int(pending), False

@@ -353,7 +353,9 @@ class TrajectoryTables(StoreConnection):
                     f"must be a non-negative integer, got {value!r}"
                     + (" (None for no limit)" if name == "limit" else ""),
                 )
-        where, params, needs_body = build_where(filters, indexed=self._search_indexed())
+        where, params, needs_body = build_where(
+            filters, indexed=self._search_ready() if filters.get("search") else False
+        )
         orders = {
             "created": "t.rowid",
             "grade": "t.grade",
@@ -389,7 +391,9 @@ class TrajectoryTables(StoreConnection):
 
     def count(self, **filters: Any) -> int:
         """Return the number of trajectories matching ``filters`` (see :meth:`list_trajectories`)."""
-        where, params, needs_body = build_where(filters, indexed=self._search_indexed())
+        where, params, needs_body = build_where(
+            filters, indexed=self._search_ready() if filters.get("search") else False
+        )
         join = " JOIN trajectory_bodies b ON b.traj_rowid = t.rowid" if needs_body else ""
         return int(
             self._read(f"SELECT count(*) FROM trajectories t{join} WHERE {where}", params)[0][0]

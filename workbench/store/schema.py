@@ -225,7 +225,6 @@ def _v6(conn: sqlite3.Connection) -> None:
     )
 
 
-
 def _v7(conn: sqlite3.Connection) -> None:
     """Full-text search: the FTS5 trigram index of prompts and outputs, and its triggers.
 

@@ -104,6 +104,8 @@ class Store(TextSearch, AnnotationTables, AttentionStore, ImportanceStore):
             "graded": int(
                 self._read("SELECT count(*) FROM trajectories WHERE grade IS NOT NULL")[0][0]
             ),
+            "search_indexed": self.has_search_index,
+            "search_pending": self.search_pending,
         }
 
 
