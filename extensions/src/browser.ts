@@ -10,6 +10,8 @@ import type { Navigator } from "./viewer";
 
 export const PAGE = 100;
 const ROW_HEIGHT = 48;
+/** Rows during a text search have a third line: the snippet around the first match. */
+const SEARCH_ROW_HEIGHT = 66;
 const KEEP_PAGES = 60;
 const FETCH_DELAY_MS = 40;
 const SEARCH_DELAY_MS = 350;
@@ -45,6 +47,8 @@ export class BrowserPanel extends Widget implements Navigator {
   private filters = emptyFilters();
   private info: StoreInfo | null = null;
   private total = 0;
+  /** Whether `total` is a search estimate (the last page corrects it). */
+  private estimated = false;
   private generation = 0;
   private pages = new Map<number, Row[]>();
   private inflight = new Map<number, Promise<void>>();
@@ -201,6 +205,8 @@ export class BrowserPanel extends Widget implements Navigator {
       const page = await this.api.page(filters, 0, PAGE, !separate);
       if (gen !== this.generation) return;
       setText(this.errorEl, "");
+      this.list.setRowHeight(separate ? SEARCH_ROW_HEIGHT : ROW_HEIGHT);
+      this.estimated = false;
       this.pages.set(0, page.rows);
       this.list.scroller.scrollTop = 0;
       if (page.total !== undefined || page.rows.length < PAGE) {
@@ -214,6 +220,7 @@ export class BrowserPanel extends Widget implements Navigator {
       if (counted) {
         const all = await counted;
         if (gen !== this.generation) return;
+        this.estimated = all.total_exact === false;
         this.setTotal(all.total ?? this.total);
       }
     } catch (err) {
@@ -234,8 +241,10 @@ export class BrowserPanel extends Widget implements Navigator {
     const all = this.info?.total;
     setText(
       this.countEl,
-      all !== undefined && all !== total ? `${total.toLocaleString()} of ${all.toLocaleString()} trajectories` : `${total.toLocaleString()} trajectories`,
+      (this.estimated ? "about " : "") +
+        (all !== undefined && all !== total ? `${total.toLocaleString()} of ${all.toLocaleString()} trajectories` : `${total.toLocaleString()} trajectories`),
     );
+    this.countEl.title = this.estimated ? "an estimate from the first matches (counting every match of a common text would read most of the store)" : "";
   }
 
   private showError(err: unknown): void {
@@ -265,6 +274,11 @@ export class BrowserPanel extends Widget implements Navigator {
         if (gen !== this.generation) return;
         this.pages.set(p, page.rows);
         this.evict(p);
+        if (this.estimated && page.rows.length < PAGE) {
+          // the estimated total overshot (or undershot): the last page says where the list ends
+          this.estimated = false;
+          this.setTotal(p * PAGE + page.rows.length);
+        }
         for (let i = p * PAGE; i < p * PAGE + page.rows.length; i++) this.list.invalidate(i);
       })
       .catch((err) => {
@@ -309,6 +323,19 @@ export class BrowserPanel extends Widget implements Navigator {
     for (const tag of row.tags.slice(0, 3)) meta.appendChild(h("span", { class: "wb-x-tag", text: tag }));
     el.appendChild(h("div", { class: "wb-brow-title", text: row.prompt || row.id, title: `${row.prompt}\n${row.id}` }));
     el.appendChild(meta);
+    const snip = row.snippet;
+    if (snip) {
+      const flat = (text: string): string => text.replace(/\s+/g, " ");
+      el.appendChild(
+        h("div", { class: "wb-brow-snippet", title: `${snip.field}: ${flat(snip.before + snip.match + snip.after)}` }, [
+          h("span", { class: "wb-brow-field", text: snip.field }),
+          // a narrow panel shows the match: keep only the end of the text before it
+          document.createTextNode(flat(snip.before).length > 24 ? `…${flat(snip.before).slice(-24)}` : flat(snip.before)),
+          h("mark", { text: flat(snip.match) }),
+          document.createTextNode(flat(snip.after)),
+        ]),
+      );
+    }
   }
 
   private setSelected(i: number): void {

@@ -112,9 +112,9 @@ export interface TrajectoryPayload {
   version: number;
   trajectory: TrajectoryData;
   n_tokens: number;
-  segments: SegmentInfo[];
-  hits: HitInfo[];
-  labels: string[];
+  segments?: SegmentInfo[];
+  hits?: HitInfo[];
+  labels?: string[];
 }
 
 /** The annotation state plus the values in force: ``[segment_id, kind, value]``. */
@@ -145,6 +145,16 @@ export interface AnnotationReply {
   state: DocumentState;
 }
 
+/** Where a search text was found in a row: plain text (the front end escapes it). */
+export interface SearchSnippet {
+  field: string;
+  start: number;
+  end: number;
+  before: string;
+  match: string;
+  after: string;
+}
+
 /** One row of the trajectory list (the small columns and a one-line prompt preview). */
 export interface ListRow {
   id: string;
@@ -162,6 +172,7 @@ export interface ListRow {
   parent_id: string | null;
   created_at: number;
   prompt: string;
+  snippet?: SearchSnippet;
 }
 
 /** One page of the trajectory list; ``total`` when the count was asked for. */
@@ -169,7 +180,8 @@ export interface ListPage {
   rows: ListRow[];
   offset: number;
   limit: number;
-  total: number;
+  total?: number;
+  total_exact?: boolean;
 }
 
 /** What the panel's filters offer: counts by model, status and tag; sorts; labels. */

@@ -59,6 +59,15 @@ export class RowWindow {
     this.update();
   }
 
+  /** Change the height of every row (the rows in the DOM are laid out again). */
+  setRowHeight(px: number): void {
+    if (px === this.opts.rowHeight) return;
+    this.opts.rowHeight = px;
+    for (const el of this.rows.values()) el.remove();
+    this.rows.clear();
+    this.setCount(this.n);
+  }
+
   /** Re-render every row in the DOM (data arrived or changed). */
   refresh(): void {
     for (const [i, el] of this.rows) this.fill(i, el);

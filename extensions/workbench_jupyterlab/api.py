@@ -26,6 +26,7 @@ from workbench.documents import (
     DocumentState,
     ListPage,
     ListRow,
+    SearchSnippet,
     StoreSummary,
     TraceDocuments,
     TrajectoryDocument,
@@ -104,6 +105,9 @@ MAX_VALUES = 50
 MAX_BODY_DEPTH = 20
 """Deepest nesting a request body may have (an annotation needs 3)."""
 MAX_OFFSET = 1_000_000_000
+SNIPPET_CONTEXT = 50
+"""Characters of text shown either side of a search match in a row's snippet."""
+
 MAX_TEXT = 500
 
 
@@ -285,12 +289,23 @@ def list_page(store: Store, query: ListQuery) -> ListPage:
         **query.filters,
     )
     rows = cast(list[ListRow], frame.to_dicts())
-    previews = prompt_previews(store, [r["id"] for r in rows])
+    ids = [r["id"] for r in rows]
+    previews = prompt_previews(store, ids)
+    text = query.filters.get("search")
+    snippets = store.search_snippets(ids, text, context=SNIPPET_CONTEXT) if text else {}
     for row in rows:
         row["prompt"] = previews.get(row["id"], "")
         row["grade"] = _json_number(row["grade"])
+        found = snippets.get(row["id"])
+        if found is not None:
+            row["snippet"] = cast(SearchSnippet, found.to_dict())
     page: ListPage = {"rows": rows, "offset": query.offset, "limit": query.limit}
-    if query.count:
+    if query.count and text:  # a search's large total is estimated (exact counts read every hit)
+        others = {k: v for k, v in query.filters.items() if k != "search"}
+        result = store.search(text, limit=0, **others)
+        page["total"] = int(result.total or 0)
+        page["total_exact"] = result.total_exact
+    elif query.count:
         page["total"] = store.count(**query.filters)
     return page
 

@@ -241,6 +241,12 @@ def test_panel_lists_filters_and_pages(lab: dict, artifacts: Path) -> None:
     assert title.inner_text().startswith("Question seven <img src=x onerror=")
     assert page.evaluate("window.__xss") is None
     assert page.locator(".wb-browser img, .wb-browser script").count() == 0
+    # the snippet around the match: its field, the match marked, the markup still text
+    snip = page.locator('.wb-brow[data-index="0"] .wb-brow-snippet')
+    assert snip.locator(".wb-brow-field").inner_text().lower() == "prompt"
+    assert snip.locator("mark").inner_text().lower() == "question seven <img"
+    box, row = snip.bounding_box(), page.locator('.wb-brow[data-index="0"]').bounding_box()
+    assert box and row and box["y"] + box["height"] <= row["y"] + row["height"] + 0.5  # fits
     page.screenshot(path=str(artifacts / "extension_search_markup_as_text.png"))
     page.locator(".wb-b-clear").click()
     wait_count(page, N)

@@ -193,7 +193,12 @@ def test_list_page_is_the_stores_list(store_file: tuple[Path, list[str]]) -> Non
     found = list_page(store, ListQuery.from_args(q(search="question 7 <img", count=1)))
     assert found["total"] == 1
     assert found["rows"][0]["prompt"].startswith("Question 7 <img")
+    snip = found["rows"][0]["snippet"]  # plain text around the match; the front end escapes it
+    assert snip["field"] == "prompt" and snip["match"].lower() == "question 7 <img"
+    assert found["total_exact"] is True
     json.dumps(page, allow_nan=False)
+    json.dumps(found, allow_nan=False)
+    assert "snippet" not in page["rows"][0]  # no search, no snippet
 
 
 def test_summary_and_document(store_file: tuple[Path, list[str]]) -> None:
@@ -547,6 +552,8 @@ def test_the_api_returns_the_declared_payloads(tmp_path: Path) -> None:
         (doc, TrajectoryDocument),
         (doc["payload"]["trajectory"], TrajectoryData),
     ):
-        keys = set(typing.get_type_hints(declared))
-        required = keys - getattr(declared, "__optional_keys__", frozenset())
+        hints = typing.get_type_hints(declared, include_extras=True)
+        keys = set(hints)
+        optional = {k for k, tp in hints.items() if typing.get_origin(tp) is typing.NotRequired}
+        required = keys - optional - getattr(declared, "__optional_keys__", frozenset())
         assert required <= set(value) <= keys, (declared.__name__, set(value) ^ keys)

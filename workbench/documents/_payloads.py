@@ -29,6 +29,7 @@ __all__ = [
     "ListPage",
     "ListRow",
     "Message",
+    "SearchSnippet",
     "StoreSummary",
     "TrajectoryData",
     "TrajectoryDocument",
@@ -117,8 +118,22 @@ class AnnotationReply(TypedDict):
     state: DocumentState
 
 
+class SearchSnippet(TypedDict):
+    """Where a search text was found in a row: plain text (the front end escapes it)."""
+
+    field: str
+    start: int
+    end: int
+    before: str
+    match: str
+    after: str
+
+
 class ListRow(TypedDict):
-    """One row of the trajectory list (the small columns and a one-line prompt preview)."""
+    """One row of the trajectory list (the small columns and a one-line prompt preview).
+
+    ``snippet``: during a text search, the first match and the text around it.
+    """
 
     id: str
     model: str | None
@@ -135,15 +150,21 @@ class ListRow(TypedDict):
     parent_id: str | None
     created_at: float
     prompt: str
+    snippet: NotRequired[SearchSnippet]
 
 
 class ListPage(TypedDict):
-    """One page of the trajectory list; ``total`` when the count was asked for."""
+    """One page of the trajectory list; ``total`` when the count was asked for.
+
+    ``total_exact`` is ``False`` when a text search's large total is an estimate (see
+    :meth:`workbench.Store.search`).
+    """
 
     rows: list[ListRow]
     offset: int
     limit: int
     total: NotRequired[int]
+    total_exact: NotRequired[bool]
 
 
 class StoreSummary(TypedDict):
@@ -170,6 +191,7 @@ REST_RECORDS: tuple[type, ...] = (
     DocumentState,
     TrajectoryDocument,
     AnnotationReply,
+    SearchSnippet,
     ListRow,
     ListPage,
     StoreSummary,

@@ -70,7 +70,10 @@ def ts_interfaces(classes: Sequence[type]) -> list[str]:
             out.append(f"/** {doc[0]} */")
         out.append(f"export interface {cls.__name__} {{")
         for key, tp in hints.items():
-            mark = "?" if key in optional else ""
+            # under ``from __future__ import annotations`` Python 3.11 leaves ``NotRequired`` keys
+            # out of ``__optional_keys__``; the evaluated hint still says so
+            not_required = typing.get_origin(tp) is typing.NotRequired
+            mark = "?" if key in optional or not_required else ""
             out.append(f"  {key}{mark}: {ts_type(tp)};")
         out.append("}")
         out.append("")

@@ -264,6 +264,9 @@ rect.wb-imp-selected { stroke: var(--wb-accent); stroke-width: 2.5px; }
 .wb-brow-title { font-size: 12px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; line-height: 18px; }
 .wb-brow-meta { display: flex; gap: 6px; align-items: center; font-size: 11px; line-height: 18px; white-space: nowrap; overflow: hidden; color: var(--wb-fg2); }
 .wb-brow-meta .wb-model { color: var(--wb-fg); }
+.wb-brow-snippet { font-size: 11px; line-height: 18px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; color: var(--wb-fg2); font-family: var(--jp-code-font-family, monospace); }
+.wb-brow-snippet mark { background: var(--wb-mark-bg, rgba(255, 200, 0, 0.45)); color: var(--wb-fg); border-radius: 2px; padding: 0 1px; }
+.wb-brow-field { font-family: var(--jp-ui-font-family, sans-serif); font-size: 10px; text-transform: uppercase; letter-spacing: 0.03em; margin-right: 6px; color: var(--wb-fg2); border: 1px solid var(--wb-border); border-radius: 3px; padding: 0 3px; }
 .wb-good { color: #1a7f37; }
 .wb-bad { color: #cf222e; }
 .wb-x-tag { font-size: 10px; padding: 0 5px; border-radius: 8px; border: 1px solid var(--wb-border); color: var(--wb-fg2); }
