@@ -119,6 +119,8 @@ def build_store(path: Path, n: int, seed: int) -> None:
             done = start + len(items)
             if done % 20_000 == 0 or done == n:
                 log(f"built {done:,}/{n:,} ({done / (time.perf_counter() - t0):,.0f}/s)")
+        log("indexing the texts for search (as `workbench import` does after an import)")
+        store.index_search(progress=False)
     finally:
         store.close()
     tmp.rename(path)
@@ -245,7 +247,9 @@ def run(n: int, seed: int, pages: int, cache: Path, rebuild: bool) -> dict[str, 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=100_000, help="trajectories (default 100000)")
+    parser.add_argument(
+        "--n", "--traces", type=int, default=100_000, help="trajectories (default 100000)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--pages", type=int, default=30, help="further pages timed (default 30)")
     parser.add_argument(

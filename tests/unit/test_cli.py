@@ -196,3 +196,29 @@ def test_generate_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         str(tmp_path / "t.db"),
     )
     assert code == 2 and "cannot connect" in err
+
+
+def test_import_indexes_for_search_and_index_catches_up(
+    data: Path, store_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, _ = run(capsys, "import", str(data), "--store", str(store_path))
+    assert code == 0
+    with Store(store_path) as store:
+        assert store.has_search_index and store.search_pending == 0  # import indexed it
+        from workbench import Trajectory
+
+        store.add(Trajectory(prompt="added from Python", raw="<think>zebra</think>z"))
+        assert store.search_pending == 1
+    code, out, _ = run(capsys, "info", "--store", str(store_path), "--json")
+    assert json.loads(out)["search_pending"] == 1
+    code, out, _ = run(capsys, "index", "--store", str(store_path), "--json")
+    assert code == 0 and json.loads(out)["indexed"] == 1
+    code, out, _ = run(capsys, "index", "--store", str(store_path))
+    assert code == 0 and "up to date" in out
+    code, out, _ = run(capsys, "ls", "--store", str(store_path), "--search", "zebra", "--json")
+    assert [r["snippet"]["match"] for r in json.loads(out)] == ["zebra"]
+    # --no-index leaves the rows waiting; searches find them anyway
+    other = store_path.with_name("other.db")
+    code, _, _ = run(capsys, "import", str(data), "--store", str(other), "--no-index")
+    with Store(other) as store:
+        assert store.search_pending == 3 and store.count(search="SIX") == 1
