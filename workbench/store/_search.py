@@ -64,11 +64,13 @@ __all__ = [
     "create_search_index",
     "fts5_available",
     "has_search_index",
+    "index_driven_source",
     "index_pending",
     "like_pattern",
     "match_expression",
     "pending_rows",
     "progress_reporter",
+    "rarest_trigram",
     "search_clause",
     "snippet",
 ]
@@ -291,6 +293,31 @@ def match_expression(text: str) -> str | None:
     return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
+_VOCAB = "temp.wb_trigram_vocab"
+"""A per-connection ``fts5vocab`` view of the index: how many rows hold each trigram."""
+
+
+def rarest_trigram(conn: sqlite3.Connection, text: str) -> tuple[str, int] | None:
+    """Return ``(trigram, rows holding it)`` for the rarest trigram of ``text`` in the index.
+
+    Read from FTS5's own term statistics (one b-tree seek per trigram, no doclist decoded).
+    ``None`` when ``text`` is under three characters or none of its (case-folded) trigrams is
+    in the index's vocabulary.
+    """
+    if len(text) < MIN_INDEXED_CHARS:
+        return None
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {_VOCAB} USING fts5vocab(main, {FTS_TABLE}, row)"
+    )
+    best: tuple[str, int] | None = None
+    folded = text.lower()  # the trigram tokenizer folds case (remove_diacritics=0)
+    for gram in dict.fromkeys(folded[i : i + 3] for i in range(len(folded) - 2)):
+        row = conn.execute(f"SELECT doc FROM {_VOCAB} WHERE term = ?", (gram,)).fetchone()
+        if row is not None and (best is None or int(row[0]) < best[1]):
+            best = (gram, int(row[0]))
+    return best
+
+
 def search_clause(text: str, *, indexed: bool) -> tuple[str, list[Any]]:
     """Return ``(sql, params)`` for ``search=text`` over ``trajectories t`` joined to bodies ``b``.
 
@@ -304,6 +331,26 @@ def search_clause(text: str, *, indexed: bool) -> tuple[str, list[Any]]:
     if expression is None:
         return like, [pattern, pattern]
     return f"t.rowid IN ({candidates_sql()}) AND {like}", [expression, pattern, pattern]
+
+
+def index_driven_source(text: str) -> tuple[str, list[Any]] | None:
+    """Return ``(FROM ... WHERE ...)`` SQL reading the index's hits for ``text`` in rowid order.
+
+    For a page in insertion order: the hits stream from FTS5 already sorted, so ``LIMIT 20``
+    stops after the first 20 confirmed rows instead of collecting every candidate first (a term
+    in most of a million rows: under 1 ms instead of about 150). Tables are ``f`` (the index),
+    ``t`` and ``b``; ``None`` under three characters. Only valid with no rows pending.
+    """
+    expression = match_expression(text)
+    if expression is None:
+        return None
+    pattern = like_pattern(text)
+    return (
+        f"{FTS_TABLE} f CROSS JOIN trajectories t ON t.rowid = f.rowid"
+        " CROSS JOIN trajectory_bodies b ON b.traj_rowid = t.rowid"
+        f" WHERE f.{FTS_TABLE} MATCH ? AND (b.raw LIKE ? ESCAPE '\\' OR b.prompt LIKE ? ESCAPE '\\')",
+        [expression, pattern, pattern],
+    )
 
 
 def candidates_sql() -> str:

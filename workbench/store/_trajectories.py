@@ -15,6 +15,7 @@ from workbench._validate import surrogate_position
 from workbench.errors import NotFoundError, StoreError, ValidationError
 from workbench.grade import Grade
 from workbench.store._connection import StoreConnection
+from workbench.store._search import index_driven_source, pending_rows
 from workbench.store.codec import (
     N_SUMMARY_COLUMNS,
     SUMMARY_COLUMNS,
@@ -309,6 +310,16 @@ class TrajectoryTables(StoreConnection):
         for tid in ids:
             yield self.get(tid)
 
+    def _index_driven(self, filters: dict[str, Any], order_by: str) -> tuple[str, list[Any]] | None:
+        """Return the index-driven source of a search page (see ``index_driven_source``), if any."""
+        text = filters.get("search")
+        if order_by != "created" or not isinstance(text, str) or not self._search_indexed():
+            return None
+        with self._reading() as conn:
+            if pending_rows(conn):
+                return None
+        return index_driven_source(text)
+
     def list_trajectories(
         self,
         *,
@@ -371,6 +382,12 @@ class TrajectoryTables(StoreConnection):
             f"SELECT {_LIST_SQL} FROM trajectories t{join} WHERE {where} "
             f"ORDER BY {orders[order_by]} {direction}, t.rowid {direction}"
         )
+        driven = self._index_driven(filters, order_by)
+        if driven is not None:  # a search in insertion order: stream the index's hits
+            source, source_params = driven
+            where, params, _ = build_where({k: v for k, v in filters.items() if k != "search"})
+            sql = f"SELECT {_LIST_SQL} FROM {source} AND {where} ORDER BY f.rowid {direction}"
+            params = [*source_params, *params]
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params = [*params, int(limit), int(offset)]
