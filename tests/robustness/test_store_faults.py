@@ -236,3 +236,23 @@ def test_a_replacement_during_a_write_is_not_acknowledged(tmp_path: Path) -> Non
             )
             os.replace(other, path)
         assert store.get_annotations(ids[0]) == []
+
+
+def test_a_large_files_first_write_checks_all_but_the_texts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over WRITE_CHECK_TEXTS_MAX_BYTES the first write skips the texts (a full quick_check of a
+    15 GB store takes about 50 s); Store.check() still reads everything."""
+    from workbench.store import _connection
+
+    path = tmp_path / "s.db"
+    ids = make(path, n=60)
+    with open(path, "r+b") as f:  # wreck an interior page of the bodies' b-tree
+        f.seek(path.stat().st_size // 2)
+        f.write(b"\x0d" * 4096)
+    monkeypatch.setattr(_connection, "WRITE_CHECK_TEXTS_MAX_BYTES", 0)
+    with wb.Store(path) as store:
+        assert store.check(texts=False) == []  # every table but the texts is intact
+        store.add_annotation(ids[0], "rating", 1)  # so the first write goes ahead
+        assert store.check()  # while the full check still finds the damage
+        assert len(store.list_annotations()) == 1
