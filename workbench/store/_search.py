@@ -56,11 +56,11 @@ from typing import Any
 __all__ = [
     "AUTO_INDEX_ROWS",
     "FTS_TABLE",
+    "LIKE_SQL",
     "MIN_INDEXED_CHARS",
     "PENDING_TABLE",
     "Snippet",
     "build_search_index",
-    "candidates_sql",
     "create_search_index",
     "fts5_available",
     "has_search_index",
@@ -318,6 +318,16 @@ def rarest_trigram(conn: sqlite3.Connection, text: str) -> tuple[str, int] | Non
     return best
 
 
+LIKE_SQL = "(b.raw LIKE ? ESCAPE '\\' OR b.prompt LIKE ? ESCAPE '\\')"
+"""What decides a match, on bodies ``b``; both parameters are :func:`like_pattern` of the text."""
+
+_CANDIDATES_SQL = (
+    f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
+    f" UNION ALL SELECT traj_rowid FROM {PENDING_TABLE}"
+)
+"""The candidate rowids for one ``MATCH ?``: the index's hits and the pending rows."""
+
+
 def search_clause(text: str, *, indexed: bool) -> tuple[str, list[Any]]:
     """Return ``(sql, params)`` for ``search=text`` over ``trajectories t`` joined to bodies ``b``.
 
@@ -326,11 +336,10 @@ def search_clause(text: str, *, indexed: bool) -> tuple[str, list[Any]]:
     (see the module's docstring).
     """
     pattern = like_pattern(text)
-    like = "(b.raw LIKE ? ESCAPE '\\' OR b.prompt LIKE ? ESCAPE '\\')"
     expression = match_expression(text) if indexed else None
     if expression is None:
-        return like, [pattern, pattern]
-    return f"t.rowid IN ({candidates_sql()}) AND {like}", [expression, pattern, pattern]
+        return LIKE_SQL, [pattern, pattern]
+    return f"t.rowid IN ({_CANDIDATES_SQL}) AND {LIKE_SQL}", [expression, pattern, pattern]
 
 
 def index_driven_source(text: str) -> tuple[str, list[Any]] | None:
@@ -348,16 +357,8 @@ def index_driven_source(text: str) -> tuple[str, list[Any]] | None:
     return (
         f"{FTS_TABLE} f CROSS JOIN trajectories t ON t.rowid = f.rowid"
         " CROSS JOIN trajectory_bodies b ON b.traj_rowid = t.rowid"
-        f" WHERE f.{FTS_TABLE} MATCH ? AND (b.raw LIKE ? ESCAPE '\\' OR b.prompt LIKE ? ESCAPE '\\')",
+        f" WHERE f.{FTS_TABLE} MATCH ? AND {LIKE_SQL}",
         [expression, pattern, pattern],
-    )
-
-
-def candidates_sql() -> str:
-    """Return the SQL of the candidate rowids for one ``MATCH ?``: index hits and pending rows."""
-    return (
-        f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
-        f" UNION ALL SELECT traj_rowid FROM {PENDING_TABLE}"
     )
 
 

@@ -9,6 +9,7 @@ from workbench.errors import ValidationError
 from workbench.store._search import (
     BUILD_BATCH,
     FTS_TABLE,
+    LIKE_SQL,
     PENDING_TABLE,
     Snippet,
     index_pending,
@@ -270,7 +271,6 @@ class TextSearch(TrajectoryTables):
             return self.count(search=query, **filters), True
         where, params, _ = build_where(filters)
         pattern = like_pattern(query)
-        like = "(b.raw LIKE ? ESCAPE '\\' OR b.prompt LIKE ? ESCAPE '\\')"
         # CROSS JOIN keeps the candidates the outer loop (the planner would rather scan bodies)
         bodies = (
             " CROSS JOIN trajectories t ON t.rowid = c.r"
@@ -279,7 +279,7 @@ class TextSearch(TrajectoryTables):
         # rows the index has not caught up with are counted exactly (the search scans them anyway)
         (pending,) = self._read(
             f"SELECT count(*) FROM (SELECT traj_rowid AS r FROM {PENDING_TABLE}) AS c{bodies}"
-            f" WHERE {like} AND {where}",
+            f" WHERE {LIKE_SQL} AND {where}",
             [pattern, pattern, *params],
         )[0]
         hits = f"SELECT rowid AS r FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?"
@@ -291,7 +291,7 @@ class TextSearch(TrajectoryTables):
             # long doclists of common trigrams, which costs hundreds of ms at a million rows
             term, docs = rare
             looked, matched = self._read(
-                f"SELECT count(*), coalesce(sum(CASE WHEN {like} AND {where} THEN 1 ELSE 0 END), 0)"
+                f"SELECT count(*), coalesce(sum(CASE WHEN {LIKE_SQL} AND {where} THEN 1 ELSE 0 END), 0)"
                 f" FROM ({hits} ORDER BY r LIMIT ?) AS c{bodies}",
                 [pattern, pattern, *params, '"' + term.replace('"', '""') + '"', ESTIMATE_SAMPLE],
             )[0]
@@ -304,14 +304,14 @@ class TextSearch(TrajectoryTables):
             candidates = int(self._read(f"SELECT count(*) FROM ({hits})", [expression])[0][0])
 
         def exact() -> int:
-            sql = f"SELECT count(*) FROM ({hits}) AS c{bodies} WHERE {like} AND {where}"
+            sql = f"SELECT count(*) FROM ({hits}) AS c{bodies} WHERE {LIKE_SQL} AND {where}"
             return int(self._read(sql, [expression, pattern, pattern, *params])[0][0])
 
         if candidates <= EXACT_COUNT_LIMIT:
             return (exact() if candidates else 0) + int(pending), True
         # confirm the first ESTIMATE_SAMPLE candidates (rowid order) and scale their share
         looked, matched = self._read(
-            f"SELECT count(*), coalesce(sum(CASE WHEN {like} THEN 1 ELSE 0 END), 0)"
+            f"SELECT count(*), coalesce(sum(CASE WHEN {LIKE_SQL} THEN 1 ELSE 0 END), 0)"
             f" FROM ({hits} ORDER BY r LIMIT ?) AS c{bodies} WHERE {where}",
             [pattern, pattern, expression, ESTIMATE_SAMPLE, *params],
         )[0]

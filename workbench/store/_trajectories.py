@@ -377,17 +377,18 @@ class TrajectoryTables(StoreConnection):
         if order_by not in orders:
             raise ValidationError("list.order_by", f"{order_by!r} is not one of {list(orders)}")
         direction = "DESC" if descending else "ASC"
-        join = " JOIN trajectory_bodies b ON b.traj_rowid = t.rowid" if needs_body else ""
-        sql = (
-            f"SELECT {_LIST_SQL} FROM trajectories t{join} WHERE {where} "
-            f"ORDER BY {orders[order_by]} {direction}, t.rowid {direction}"
-        )
         driven = self._index_driven(filters, order_by)
         if driven is not None:  # a search in insertion order: stream the index's hits
             source, source_params = driven
             where, params, _ = build_where({k: v for k, v in filters.items() if k != "search"})
             sql = f"SELECT {_LIST_SQL} FROM {source} AND {where} ORDER BY f.rowid {direction}"
             params = [*source_params, *params]
+        else:
+            join = " JOIN trajectory_bodies b ON b.traj_rowid = t.rowid" if needs_body else ""
+            sql = (
+                f"SELECT {_LIST_SQL} FROM trajectories t{join} WHERE {where} "
+                f"ORDER BY {orders[order_by]} {direction}, t.rowid {direction}"
+            )
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params = [*params, int(limit), int(offset)]
