@@ -195,6 +195,9 @@ def test_list_page_is_the_stores_list(store_file: tuple[Path, list[str]]) -> Non
     assert found["rows"][0]["prompt"].startswith("Question 7 <img")
     snip = found["rows"][0]["snippet"]  # plain text around the match; the front end escapes it
     assert snip["field"] == "prompt" and snip["match"].lower() == "question 7 <img"
+    from workbench.documents import SearchSnippet  # the wire type mirrors the store's Snippet
+
+    assert set(snip) == set(SearchSnippet.__annotations__)
     assert found["total_exact"] is True
     json.dumps(page, allow_nan=False)
     json.dumps(found, allow_nan=False)

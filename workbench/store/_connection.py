@@ -64,10 +64,14 @@ def _recovery_hint(path: Path) -> str:
     )
 
 
-def _sqlite_error(path: Path, exc: sqlite3.Error, *, doing: str) -> StoreError:
-    """Turn an SQLite error into one line that says what is wrong with the file and what to do."""
+def _sqlite_error(path: Path, exc: sqlite3.Error | UnicodeDecodeError, *, doing: str) -> StoreError:
+    """Turn an SQLite error into one line that says what is wrong with the file and what to do.
+
+    A :class:`UnicodeDecodeError` is SQLite's message itself failing to decode: it quotes
+    damaged schema text (bytes that are not UTF-8), so it is reported as damage too.
+    """
     name = getattr(exc, "sqlite_errorname", "") or ""
-    if str(exc).startswith("Could not decode"):  # text bytes that are not UTF-8: damage
+    if isinstance(exc, UnicodeDecodeError) or str(exc).startswith("Could not decode"):
         return StoreError(
             f"{path} holds text that is not UTF-8 while {doing} (the file is probably "
             f"damaged): run Store.check(), then {_recovery_hint(path)}"
@@ -250,7 +254,7 @@ class StoreConnection:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA cache_size = -65536")
             (version,) = conn.execute("PRAGMA user_version").fetchone()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             conn.close()
             raise _sqlite_error(self.path, exc, doing="opening it") from exc
         if version > len(migrations):
