@@ -202,6 +202,17 @@ def test_extension_is_listed_as_enabled() -> None:
     ), listed
 
 
+def menu_theme(page, name: str) -> None:
+    """Switch JupyterLab's theme through its Settings menu, as a user would."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+    page.locator(".lm-Menu-itemLabel", has_text=name).first.click()
+    page.wait_for_function(
+        "(name) => document.body.dataset.jpThemeName === name", arg=name, timeout=30_000
+    )
+    page.wait_for_timeout(500)
+
+
 def test_panel_lists_filters_and_pages(lab: dict, artifacts: Path) -> None:
     page, ids = lab["page"], lab["ids"]
     open_panel(page)
@@ -248,6 +259,9 @@ def test_panel_lists_filters_and_pages(lab: dict, artifacts: Path) -> None:
     box, row = snip.bounding_box(), page.locator('.wb-brow[data-index="0"]').bounding_box()
     assert box and row and box["y"] + box["height"] <= row["y"] + row["height"] + 0.5  # fits
     page.screenshot(path=str(artifacts / "extension_search_markup_as_text.png"))
+    menu_theme(page, "JupyterLab Dark")  # the snippet's mark and field badge in the dark theme
+    page.screenshot(path=str(artifacts / "extension_search_dark.png"))
+    menu_theme(page, "JupyterLab Light")
     page.locator(".wb-b-clear").click()
     wait_count(page, N)
 
