@@ -34,9 +34,19 @@ occasional "Wait," and "Hmm,"); a model name out of six; ``source``/``source_id`
 ``search_index_mb``
     The size of the FTS5 index (``dbstat``, when this SQLite has it).
 ``open_and_list_100k_s`` (and ``open_and_list_first_s``)
-    With every store closed: wall time of ``Store(path)`` plus ``store.list_trajectories()`` returning all rows
+    With every store closed, after the listing cache was written (``cache_listing_s``): wall
+    time of ``Store(path)`` plus ``store.list_trajectories()`` returning all rows
     as a polars DataFrame. Repeated 3 times; the median is reported, and the first run (the
     coldest, though the file is still in the OS page cache) separately.
+``open_and_list_uncached_s``, ``polars_read_database_s`` and ``list_vs_polars``
+    Before the listing cache is written: the same listing from a read-only store (rows through
+    Python's ``sqlite3``), and what a researcher would write instead, ``pl.read_database`` of
+    the same columns on an ``sqlite3`` connection. ``list_vs_polars`` is
+    ``polars_read_database_s / open_and_list_100k_s``.
+``cache_listing_s``
+    Wall time of :meth:`Store.cache_listing` after indexing (what ``workbench index`` and
+    ``workbench import`` do after an import): the listing's columns written as compressed Arrow
+    chunks inside the file, which ``open_and_list`` then reads.
 ``open_and_first_page_s``
     What a browser of the store waits for: ``Store(path)``, the first 50 rows of
     ``list_trajectories(limit=50)`` and the exact total ``store.count()`` (median of 3).
@@ -330,6 +340,54 @@ def bench_index(path: Path, n: int) -> float:
     return elapsed
 
 
+def bench_uncached_list(path: Path, n: int) -> tuple[float, float]:
+    """Return the wall times of listing every row without the listing cache, ours and polars'.
+
+    Ours: ``Store(path, readonly=True).list_trajectories()`` before the cache is written (a
+    read-only store never writes it), i.e. the rows through Python's ``sqlite3``. Polars':
+    ``pl.read_database`` of the same columns on an ``sqlite3`` connection, what a researcher
+    would write without the workbench.
+    """
+    gc.collect()
+    t0 = time.perf_counter()
+    store = Store(path, readonly=True)
+    frame = store.list_trajectories()
+    ours = time.perf_counter() - t0
+    store.close()
+    if frame.height != n:
+        raise RuntimeError(f"list() returned {frame.height} rows, expected {n}")
+    columns = ", ".join(c for c in frame.columns if c not in ("thinking_chars", "answer_chars"))
+    del frame
+    gc.collect()
+    t0 = time.perf_counter()
+    conn = sqlite3.connect(path)
+    theirs = pl.read_database(
+        f"SELECT {columns}, thinking_end - thinking_start AS thinking_chars,"
+        " answer_end - answer_start AS answer_chars FROM trajectories",
+        conn,
+        infer_schema_length=None,
+    )
+    polars_s = time.perf_counter() - t0
+    conn.close()
+    if theirs.height != n:
+        raise RuntimeError(f"pl.read_database returned {theirs.height} rows, expected {n}")
+    return ours, polars_s
+
+
+def bench_cache_listing(path: Path, n: int) -> float:
+    """Return the wall time of writing the listing cache (``Store.cache_listing``)."""
+    store = Store(path)
+    try:
+        t0 = time.perf_counter()
+        written = store.cache_listing(progress=False)
+        elapsed = time.perf_counter() - t0
+    finally:
+        store.close()
+    if written != n:
+        raise RuntimeError(f"cached {written:,} of {n:,} listing rows")
+    return elapsed
+
+
 def bench_annotate(path: Path, ids: list[str], gen: Generator, profiler: Profiler) -> list[float]:
     """Return the latency of each annotate call in milliseconds."""
     plan = [(gen.rng.choice(ids), *gen.annotation()) for _ in range(N_ANNOTATIONS)]
@@ -441,6 +499,10 @@ def run(n: int, seed: int, profile: bool, tmp_dir: str | None = None) -> dict[st
         ingest_s, ids, ingest_extra = bench_ingest(path, n, gen, profiler)
         log(f"indexing {n:,} trajectories for search")
         index_s = bench_index(path, n)
+        log("listing every row without the listing cache (ours, then pl.read_database)")
+        uncached_s, polars_list_s = bench_uncached_list(path, n)
+        log(f"writing the listing cache of {n:,} rows")
+        cache_s = bench_cache_listing(path, n)
         size = db_size_bytes(path)
 
         log(f"timing {N_ANNOTATIONS:,} annotate calls")
@@ -477,6 +539,10 @@ def run(n: int, seed: int, profile: bool, tmp_dir: str | None = None) -> dict[st
         "annotate_mean_ms": round(float(lat.mean()), 3),
         "annotate_max_ms": round(float(lat.max()), 3),
         "open_and_list_first_s": round(list_times[0], 4),
+        "open_and_list_uncached_s": round(uncached_s, 4),
+        "polars_read_database_s": round(polars_list_s, 4),
+        "list_vs_polars": round(polars_list_s / statistics.median(list_times), 2),
+        "cache_listing_s": round(cache_s, 3),
         "open_and_first_page_s": round(statistics.median(page_times), 4),
         "open_and_list_runs_s": [round(t, 4) for t in list_times],
         "db_size_mb": round(size / 1e6, 1),

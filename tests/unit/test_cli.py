@@ -210,9 +210,11 @@ def test_import_indexes_for_search_and_index_catches_up(
         store.add(Trajectory(prompt="added from Python", raw="<think>zebra</think>z"))
         assert store.search_pending == 1
     code, out, _ = run(capsys, "info", "--store", str(store_path), "--json")
-    assert json.loads(out)["search_pending"] == 1
+    info = json.loads(out)
+    assert info["search_pending"] == 1
+    assert info["listing_cached"] == 3 and info["listing_uncached"] == 1  # import cached it
     code, out, _ = run(capsys, "index", "--store", str(store_path), "--json")
-    assert code == 0 and json.loads(out)["indexed"] == 1
+    assert code == 0 and json.loads(out)["indexed"] == 1 and json.loads(out)["listing_cached"] == 4
     code, out, _ = run(capsys, "index", "--store", str(store_path))
     assert code == 0 and "up to date" in out
     code, out, _ = run(capsys, "ls", "--store", str(store_path), "--search", "zebra", "--json")

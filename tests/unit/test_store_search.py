@@ -157,7 +157,7 @@ def half(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, tupl
 def test_index_is_created_and_used(big: tuple[Path, dict[str, tuple[str, str]]]) -> None:
     path, _ = big
     with Store(path) as store:
-        assert store.schema_version == len(MIGRATIONS) == 7
+        assert store.schema_version == len(MIGRATIONS) == 8
         assert store._search_indexed()
         where, params, _ = build_where({"search": "wait"}, indexed=True)
         plan = " ".join(
@@ -291,7 +291,7 @@ def test_v6_store_migrates_with_the_same_results(tmp_path: Path) -> None:
         before = {q: old.list_trajectories(search=q)["id"].to_list() for q in QUERIES}
     seen: list[tuple[int, int]] = []
     with Store(path) as new:
-        assert new.schema_version == 7 and new._search_indexed()
+        assert new.schema_version == 8 and new._search_indexed()
         for q in QUERIES:
             assert new.list_trajectories(search=q)["id"].to_list() == before[q], q
         with new._write() as conn:
@@ -316,7 +316,7 @@ def test_a_crash_while_indexing_leaves_the_v6_store_usable(tmp_path: Path) -> No
     with Store(path, migrations=MIGRATIONS[:6]) as s:
         assert s.schema_version == 6 and len(s) == 50 and not s._search_indexed()
     with Store(path) as s:
-        assert s.schema_version == 7 and s.search("wait").total == s.count(search="wait")
+        assert s.schema_version == 8 and s.search("wait").total == s.count(search="wait")
 
 
 def test_search_rejects_bad_arguments(tmp_path: Path) -> None:

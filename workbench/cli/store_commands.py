@@ -74,16 +74,19 @@ def add_parsers(sub: Any) -> None:
     p.add_argument(
         "--no-index",
         action="store_true",
-        help="leave the imported text out of the search index for now (searches stay exact but "
-        "scan it; index it later with 'workbench index')",
+        help="leave the imported trajectories out of the search index and the listing cache for "
+        "now (searches and listings stay exact but slower; catch up later with 'workbench index')",
     )
 
     p = sub.add_parser(
         "index",
-        help="bring the search index up to date (after adding many trajectories from Python)",
+        help="bring the search index and the listing cache up to date (after adding many "
+        "trajectories from Python)",
     )
     store_arg(p)
-    p.add_argument("--json", action="store_true", help="print {'indexed', 'seconds'} as JSON")
+    p.add_argument(
+        "--json", action="store_true", help="print {'indexed', 'listing_cached', 'seconds'} as JSON"
+    )
 
     p = sub.add_parser("ls", help="list trajectories")
     store_arg(p)
@@ -170,6 +173,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
                 print(report.summary())
         if not args.no_index:
             store.index_search(progress=None if interactive else False)
+            store.cache_listing(progress=None if interactive else False)
     if args.json:
         print_json([r.to_dict() for r in reports])
     rejected = sum(len(r.errors) for r in reports)
@@ -395,14 +399,19 @@ def _cmd_index(args: argparse.Namespace) -> int:
                 "scan every row); use a Python whose sqlite3 has FTS5 (SQLite >= 3.34)"
             )
         t0 = time.perf_counter()
-        indexed = store.index_search(progress=None if sys.stderr.isatty() else False)
+        progress = None if sys.stderr.isatty() else False
+        indexed = store.index_search(progress=progress)
+        cached = store.cache_listing(progress=progress)
         seconds = time.perf_counter() - t0
     if args.json:
-        print_json({"indexed": indexed, "seconds": round(seconds, 3)})
-    elif indexed:
-        print(f"indexed {indexed:,} trajectories for search in {seconds:.1f} s")
+        print_json({"indexed": indexed, "listing_cached": cached, "seconds": round(seconds, 3)})
+    elif indexed or cached:
+        print(
+            f"indexed {indexed:,} trajectories for search and cached {cached:,} listing rows "
+            f"in {seconds:.1f} s"
+        )
     else:
-        print("the search index is up to date")
+        print("the search index and the listing cache are up to date")
     return 0
 
 

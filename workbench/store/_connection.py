@@ -43,6 +43,8 @@ DEFAULT_STORE = "workbench.db"
 """Store file used when neither an argument nor ``$WORKBENCH_STORE`` names one (in the cwd)."""
 
 _BUSY_TIMEOUT_S = 60.0
+BUSY_TIMEOUT_MS = int(_BUSY_TIMEOUT_S * 1000)
+"""How long a write waits for another writer to finish (``PRAGMA busy_timeout``)."""
 _INSERT_TOKENS = (
     "INSERT INTO token_arrays (traj_rowid, n, ids, offsets, logprobs, entropies)"
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -247,7 +249,7 @@ class StoreConnection:
                 raise _sqlite_error(self.path, exc, doing="opening it") from exc
         conn.isolation_level = None
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(_BUSY_TIMEOUT_S * 1000)}")
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not self.readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")

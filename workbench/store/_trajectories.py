@@ -6,6 +6,7 @@ import builtins
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +15,16 @@ import polars as pl
 from workbench._validate import surrogate_position
 from workbench.errors import NotFoundError, StoreError, ValidationError
 from workbench.grade import Grade
-from workbench.store._connection import StoreConnection
-from workbench.store._search import index_driven_source, pending_rows
+from workbench.store._connection import BUSY_TIMEOUT_MS, StoreConnection
+from workbench.store._listing import (
+    AUTO_CACHE_ROWS,
+    MIN_CACHED_PAGE,
+    ROWID,
+    ListingCache,
+    has_listing_cache,
+    order_listing,
+)
+from workbench.store._search import index_driven_source, pending_rows, progress_reporter
 from workbench.store.codec import (
     N_SUMMARY_COLUMNS,
     SUMMARY_COLUMNS,
@@ -59,6 +68,8 @@ LIST_SCHEMA: dict[str, Any] = {
     "parent_id": pl.String,
     "created_at": pl.Float64,
 }
+_CACHED_SCHEMA: dict[str, Any] = {ROWID: pl.Int64, **LIST_SCHEMA, "tags": pl.List(pl.String)}
+"""What the listing cache holds: the listing as returned, with each row id."""
 _LIST_SQL = (
     "t.id, t.source, t.source_id, t.model, t.backend, t.status, t.finish_reason, t.think_format, "
     "t.thinking_end - t.thinking_start, t.answer_end - t.answer_start, t.n_tokens, t.gold, "
@@ -376,6 +387,18 @@ class TrajectoryTables(StoreConnection):
         }
         if order_by not in orders:
             raise ValidationError("list.order_by", f"{order_by!r} is not one of {list(orders)}")
+        if columns is not None:
+            unknown = [c for c in columns if c not in LIST_SCHEMA]
+            if unknown:
+                raise ValidationError(
+                    "list.columns", f"unknown columns {unknown}; see {list(LIST_SCHEMA)}"
+                )
+        if not filters and (limit is None or limit + offset >= MIN_CACHED_PAGE):
+            cached = self._cached_listing()
+            if cached is not None:
+                frame = order_listing(cached, order_by, descending=descending).drop(ROWID)
+                frame = frame.slice(offset, limit)
+                return frame if columns is None else frame.select(list(columns))
         direction = "DESC" if descending else "ASC"
         driven = self._index_driven(filters, order_by)
         if driven is not None:  # a search in insertion order: stream the index's hits
@@ -398,14 +421,95 @@ class TrajectoryTables(StoreConnection):
         rows = self._read(sql, params)
         frame = _frame(rows, LIST_SCHEMA)
         frame = frame.with_columns(pl.col("tags").str.json_decode(pl.List(pl.String)))
-        if columns is not None:
-            unknown = [c for c in columns if c not in LIST_SCHEMA]
-            if unknown:
-                raise ValidationError(
-                    "list.columns", f"unknown columns {unknown}; see {list(LIST_SCHEMA)}"
-                )
-            frame = frame.select(list(columns))
-        return frame
+        return frame if columns is None else frame.select(list(columns))
+
+    def cache_listing(self, *, progress: bool | None = None, rebuild: bool = False) -> int:
+        """Bring the listing cache up to date; return the number of rows written into it.
+
+        The cache (see :mod:`workbench.store._listing`) keeps the columns of
+        :meth:`list_trajectories` as compressed Arrow chunks inside the file, so that listing a
+        million trajectories takes a fraction of a second instead of seconds. Listings are exact
+        whether or not it is up to date; only their speed depends on it. ``workbench index`` and
+        ``workbench import`` call this, and a full listing of a writable store calls it itself
+        once :data:`~workbench.store._listing.AUTO_CACHE_ROWS` rows are not covered.
+
+        Parameters
+        ----------
+        progress
+            Show a progress bar on stderr; ``None`` (default) shows one for 200,000 rows or more.
+        rebuild
+            Drop the cache and write it again from the trajectories table (after a damaged
+            chunk was reported).
+
+        Examples
+        --------
+        >>> import workbench as wb
+        >>> store = wb.Store(":memory:")
+        >>> _ = store.add(wb.Trajectory(prompt="2+2?", raw="<think>Wait, 2+2=4</think>4"))
+        >>> store.cache_listing(), store.cache_listing(), store.list_trajectories().height
+        (1, 0, 1)
+        """
+        if not self._listing_cached():
+            return 0
+        with self._reading() as conn:
+            uncovered, cached = self._listing_cache(conn).uncovered(conn)
+        if rebuild:
+            uncovered += cached
+        if not uncovered:
+            return 0
+        report = progress_reporter(
+            uncovered,
+            desc="caching the trajectory listing",
+            minimum=0 if progress else (200_000 if progress is None else uncovered + 1),
+        )
+        with self._write(durable=False) as conn:
+            if rebuild:
+                conn.execute("DELETE FROM listing_chunks")
+            written = self._listing_cache(conn).refresh(conn, progress=report)
+        report(written, -1)
+        return written
+
+    def _listing_cached(self) -> bool:
+        """Whether the open file has the listing cache's tables (cached per connection)."""
+        with self._reading() as conn:
+            known = getattr(self, "_has_listing", None)
+            if known is None or known[0] is not conn:
+                known = (conn, has_listing_cache(conn))
+                self._has_listing = known
+            return known[1]
+
+    def _listing_cache(self, conn: sqlite3.Connection) -> ListingCache:
+        def load(tail: str, params: Sequence[Any]) -> pl.DataFrame:
+            rows = conn.execute(f"SELECT t.rowid, {_LIST_SQL} FROM trajectories t {tail}", params)
+            frame = _frame(rows.fetchall(), {ROWID: pl.Int64, **LIST_SCHEMA})
+            return frame.with_columns(pl.col("tags").str.json_decode(pl.List(pl.String)))
+
+        return ListingCache(_CACHED_SCHEMA, load)
+
+    def _cached_listing(self) -> pl.DataFrame | None:
+        """Every listing row (with its row id) from the cache, refreshed first if far behind."""
+        if not self._listing_cached():
+            return None
+        with self._lock:
+            if not self.readonly:
+                with self._reading() as conn:
+                    uncovered, _ = self._listing_cache(conn).uncovered(conn)
+                if uncovered >= AUTO_CACHE_ROWS:  # another writer holding the file: skip it
+                    self._conn.execute("PRAGMA busy_timeout = 0")
+                    try:
+                        with suppress(sqlite3.OperationalError, StoreError):
+                            self.cache_listing(progress=False)
+                    finally:
+                        self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            with self._reading() as conn:
+                begin = not conn.in_transaction  # chunks and SQL rows of one moment
+                if begin:
+                    conn.execute("BEGIN")
+                try:
+                    return self._listing_cache(conn).read(conn)
+                finally:
+                    if begin:
+                        conn.execute("COMMIT")
 
     def count(self, **filters: Any) -> int:
         """Return the number of trajectories matching ``filters`` (see :meth:`list_trajectories`)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 
+from workbench.store._listing import create_listing_cache
 from workbench.store._search import create_search_index
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "migrate"]
@@ -234,7 +235,16 @@ def _v7(conn: sqlite3.Connection) -> None:
     create_search_index(conn)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+def _v8(conn: sqlite3.Connection) -> None:
+    """Create the listing cache: columnar chunks of the listing and triggers keeping them exact.
+
+    Creates empty tables (see :mod:`workbench.store._listing`); the chunks are written later, by
+    ``Store.cache_listing()`` or a large listing.
+    """
+    create_listing_cache(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
 """``MIGRATIONS[i]`` moves a database from version ``i`` to ``i + 1``."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

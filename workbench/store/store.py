@@ -92,6 +92,10 @@ class Store(TextSearch, AnnotationTables, AttentionStore, ImportanceStore):
             table: int(self._read(f"SELECT count(*) FROM {table}")[0][0])
             for table in ("trajectories", "segments", "annotations", "pairs")
         }
+        uncached, cached = counts["trajectories"], 0
+        if self._listing_cached():
+            with self._reading() as conn:
+                uncached, cached = self._listing_cache(conn).uncovered(conn)
         return {
             "path": str(self.path),
             "size_bytes": size,
@@ -106,6 +110,8 @@ class Store(TextSearch, AnnotationTables, AttentionStore, ImportanceStore):
             ),
             "search_indexed": self.has_search_index,
             "search_pending": self.search_pending,
+            "listing_cached": cached,
+            "listing_uncached": uncached,
         }
 
 
